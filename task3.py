@@ -1,0 +1,111 @@
+"""Task 3: softmax regression on all ten MNIST digits with mini-batch gradient
+descent, shuffling and early stopping.
+
+Writes figures/task3b_loss.png, figures/task3c_accuracy.png and results/task3.json.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+import utils
+from task2 import LogisticTrainer, print_summary, mark_best_step
+from task2a import pre_process_images
+from task3a import SoftmaxModel, cross_entropy_loss, one_hot_encode
+
+# Hyperparameters of tasks 3 and 4 (as given in the assignment)
+HYPERPARAMETERS = dict(learning_rate=0.01, batch_size=128, num_epochs=500,
+                       early_stopping_patience=10, seed=0, shuffle=True)
+
+
+def multiclass_accuracy(targets: np.ndarray, outputs: np.ndarray) -> float:
+    """Fraction of rows whose largest output is the target class.
+
+    targets: one-hot [N, K]; outputs: probabilities [N, K].
+    """
+    utils.check_same_shape(targets, outputs)
+    return float(np.mean(outputs.argmax(axis=1) == targets.argmax(axis=1)))
+
+
+def calculate_accuracy(X: np.ndarray, targets: np.ndarray, model: SoftmaxModel) -> float:
+    """Multi-class accuracy of model on X [N, 785] with one-hot targets [N, 10]."""
+    return multiclass_accuracy(targets, model.forward(X))
+
+
+class SoftmaxTrainer(LogisticTrainer):
+    """The task 2 training step with the multi-class loss and accuracy."""
+
+    loss_fn = staticmethod(cross_entropy_loss)
+    accuracy_fn = staticmethod(multiclass_accuracy)
+
+
+def load_data():
+    """The full MNIST split, pre-processed and one-hot encoded:
+    X_train [20000, 785], Y_train [20000, 10], X_val [10000, 785], Y_val [10000, 10]."""
+    X_train, Y_train, X_val, Y_val = utils.load_full_mnist()
+    return (pre_process_images(X_train), one_hot_encode(Y_train, 10),
+            pre_process_images(X_val), one_hot_encode(Y_val, 10))
+
+
+def train_softmax(l2_reg_lambda: float, X_train, Y_train, X_val, Y_val,
+                  hyperparameters: dict = HYPERPARAMETERS):
+    """Train a fresh SoftmaxModel with the given L2 strength.
+
+    Returns (model, summary dict, train_history, val_history).
+    """
+    hp = hyperparameters
+    model = SoftmaxModel(l2_reg_lambda)
+    trainer = SoftmaxTrainer(model, hp["learning_rate"], hp["batch_size"], hp["shuffle"],
+                             X_train, Y_train, X_val, Y_val,
+                             early_stopping_patience=hp["early_stopping_patience"],
+                             seed=hp["seed"])
+    train_history, val_history = trainer.train(hp["num_epochs"])
+    return model, trainer.summary(), train_history, val_history
+
+
+def main(argv=None):
+    args = utils.script_args(__doc__.splitlines()[0], argv)
+    hyperparameters = dict(HYPERPARAMETERS, l2_reg_lambda=0.0)
+
+    X_train, Y_train, X_val, Y_val = load_data()
+    _, run, train_history, val_history = train_softmax(
+        hyperparameters["l2_reg_lambda"], X_train, Y_train, X_val, Y_val, hyperparameters)
+    print_summary("softmax", run)
+    steps_per_epoch = len(X_train) // hyperparameters["batch_size"]  # one point per epoch
+
+    # Task 3b: loss
+    fig, ax = plt.subplots(figsize=(10, 6))
+    utils.plot_loss(train_history["loss"], "Training loss", npoints_to_average=steps_per_epoch, ax=ax)
+    utils.plot_loss(val_history["loss"], "Validation loss", ax=ax)
+    mark_best_step(ax, run["best_step"])
+    ax.set(ylim=(0.2, 0.6), xlabel="Number of gradient steps", ylabel="Cross-entropy loss",
+           title="Task 3b: softmax regression, 10 digits")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    figures = {"task3b": utils.save_figure(fig, args.figures_dir / "task3b_loss.png")}
+
+    # Task 3c: accuracy
+    fig, ax = plt.subplots(figsize=(10, 6))
+    utils.plot_loss(train_history["accuracy"], "Training accuracy", ax=ax)
+    utils.plot_loss(val_history["accuracy"], "Validation accuracy", ax=ax)
+    mark_best_step(ax, run["best_step"])
+    ax.set(ylim=(0.85, 0.95), xlabel="Number of gradient steps", ylabel="Accuracy",
+           title="Task 3c: softmax regression, 10 digits")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    figures["task3c"] = utils.save_figure(fig, args.figures_dir / "task3c_accuracy.png")
+
+    results = dict(
+        hyperparameters=hyperparameters,
+        shapes=dict(X_train=list(X_train.shape), Y_train=list(Y_train.shape),
+                    X_val=list(X_val.shape), Y_val=list(Y_val.shape)),
+        run=run,
+        train_val_accuracy_gap=run["final_train_accuracy"] - run["final_val_accuracy"],
+        train_val_loss_gap=run["final_val_loss"] - run["final_train_loss"],
+        figures={k: str(v) for k, v in figures.items()},
+    )
+    utils.write_json(args.results_dir / "task3.json", results)
+    utils.show_or_close(args.show)
+    return results
+
+
+if __name__ == "__main__":
+    main()
