@@ -73,8 +73,11 @@ def main(argv=None):
 
     # Task 3b: loss
     fig, ax = plt.subplots(figsize=(10, 6))
-    utils.plot_loss(train_history["loss"], "Training loss", npoints_to_average=steps_per_epoch, ax=ax)
-    utils.plot_loss(val_history["loss"], "Validation loss", ax=ax)
+    utils.plot_loss(train_history["loss"], "Training loss per batch", ax=ax,
+                    color="tab:blue", alpha=0.25, linewidth=0.7)
+    utils.plot_loss(train_history["loss"], "Training loss", npoints_to_average=steps_per_epoch,
+                    plot_variance=False, ax=ax, color="tab:blue")
+    utils.plot_loss(val_history["loss"], "Validation loss", ax=ax, color="tab:orange")
     mark_best_step(ax, run["best_step"])
     ax.set(ylim=(0.2, 0.6), xlabel="Number of gradient steps", ylabel="Cross-entropy loss",
            title="Task 3b: softmax regression, 10 digits")

@@ -40,7 +40,8 @@ def check_same_shape(targets: np.ndarray, outputs: np.ndarray) -> None:
         raise ValueError(f"targets shape {targets.shape} does not match outputs shape "
                          f"{outputs.shape}")
     if targets.shape[0] == 0:
-        raise ValueError(f"empty batch: targets and outputs have shape {targets.shape}")
+        raise ValueError(f"empty batch: targets and outputs have shape {targets.shape}, "
+                         f"expected at least one row")
 
 
 def check_same_length(X: np.ndarray, Y: np.ndarray, x_name="X", y_name="Y") -> None:
@@ -75,6 +76,9 @@ def batch_loader(X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle=False,
     check_same_length(X, Y)
     check_positive(batch_size, "batch_size", integer=True)
     num_rows = len(X)
+    if drop_last and batch_size > num_rows:
+        raise ValueError(f"batch_size ({batch_size}) is larger than the data set ({num_rows} "
+                         f"rows): with drop_last=True no full batch can be drawn")
     if shuffle:
         order = rng.permutation(num_rows) if rng is not None else np.random.permutation(num_rows)
     num_batches = num_rows // batch_size if drop_last else -(-num_rows // batch_size)
@@ -184,21 +188,22 @@ def gradient_check(model, X: np.ndarray, Y: np.ndarray, objective, epsilon: floa
 # Plots and result files
 # ----------------------------------------------------------------------------
 def plot_loss(loss_dict: dict, label: str = None, npoints_to_average: int = 1,
-              plot_variance: bool = True, ax=None):
+              plot_variance: bool = True, ax=None, **plot_kwargs):
     """Plot a {global step: value} history. With npoints_to_average > 1 the curve
-    is the mean over consecutive windows of that many points, with a +-1 std band."""
+    is the mean over consecutive windows of that many points, with a +-1 std band
+    if plot_variance. plot_kwargs go to Axes.plot (colour, alpha, ...)."""
     ax = ax if ax is not None else plt.gca()
     steps = np.fromiter(loss_dict.keys(), dtype=np.float64, count=len(loss_dict))
     values = np.fromiter(loss_dict.values(), dtype=np.float64, count=len(loss_dict))
     n = npoints_to_average
     if n <= 1 or len(values) < n:
-        ax.plot(steps, values, label=label)
+        ax.plot(steps, values, label=label, **plot_kwargs)
         return
     m = len(values) // n
     windows = values[:m * n].reshape(m, n)
     centers = steps[:m * n].reshape(m, n)[:, n // 2]
     mean, std = windows.mean(axis=1), windows.std(axis=1)
-    ax.plot(centers, mean, label=f"{label} (mean of each {n} steps)")
+    ax.plot(centers, mean, label=f"{label} (mean of each {n} steps)", **plot_kwargs)
     if plot_variance:
         ax.fill_between(centers, mean - std, mean + std, alpha=0.2,
                         label=f"{label} (+-1 std over {n} steps)")
@@ -229,6 +234,7 @@ def write_json(path, data) -> Path:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2, sort_keys=False)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

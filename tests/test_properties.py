@@ -1,0 +1,218 @@
+"""Property-based tests (hypothesis) of the numerical building blocks.
+
+Every example is small, so the whole file runs in a few seconds: the models
+always take [N, 785] inputs, hence N stays tiny, and the gradient checks
+compare a random subset of the weights only (through `utils.numerical_gradient`
+applied to a vector of the selected weights).
+"""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import task2
+import task2a
+import task3
+import task3a
+import utils
+from task2a import BinaryModel, pre_process_images, sigmoid
+from task3a import SoftmaxModel, one_hot_encode, softmax
+
+FAST = settings(max_examples=25, deadline=None)
+SEEDS = st.integers(0, 2 ** 32 - 1)
+NUM_INPUTS = task2a.NUM_INPUTS          # 785
+NUM_CLASSES = task3a.NUM_CLASSES        # 10
+
+
+def random_inputs(rng, num_rows):
+    """Small stand-in for pre-processed images: [num_rows, 785] in [-1, 1], last column 1."""
+    X = rng.uniform(-1.0, 1.0, size=(num_rows, NUM_INPUTS))
+    X[:, -1] = 1.0
+    return X
+
+
+def random_images(rng, num_rows):
+    """Raw uint8 images [num_rows, 784], pre-processed to [num_rows, 785]."""
+    return pre_process_images(rng.integers(0, 256, size=(num_rows, 784), dtype=np.uint8))
+
+
+def huge_weights(rng, shape):
+    """Weights of size 1e3 with random signs: every output saturates."""
+    return 1e3 * rng.choice([-1.0, 1.0], size=shape)
+
+
+def probability_rows(num_classes):
+    """Rows of probabilities [N, num_classes]: random ones and exact one-hot rows."""
+    random_row = hnp.arrays(np.float64, num_classes, elements=st.floats(0.0, 1.0)).filter(
+        lambda row: row.sum() > 0).map(lambda row: row / row.sum())
+    one_hot_row = st.integers(0, num_classes - 1).map(lambda k: np.eye(num_classes)[k])
+    return st.lists(random_row | one_hot_row, min_size=1, max_size=6).map(np.array)
+
+
+# ------------------------------------------------------------------ softmax
+@FAST
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
+                  elements=st.floats(-1e3, 1e3)))
+def test_softmax_rows_sum_to_one_for_large_logits(z):
+    p = softmax(z)
+    assert p.shape == z.shape
+    assert np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+@FAST
+@given(SEEDS, st.integers(1, 8))
+def test_softmax_model_with_huge_weights_gives_probability_rows(seed, num_rows):
+    rng = np.random.default_rng(seed)
+    model = SoftmaxModel(0.0)
+    model.w = huge_weights(rng, model.w.shape)
+    p = model.forward(random_images(rng, num_rows))
+    assert np.all(np.isfinite(p))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------ sigmoid
+@FAST
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=2, max_side=12),
+                  elements=st.floats(allow_nan=False, allow_infinity=False)))
+def test_sigmoid_is_finite_bounded_and_symmetric(z):
+    s = sigmoid(z)
+    assert s.shape == z.shape
+    assert np.all(np.isfinite(s)) and np.all(s >= 0) and np.all(s <= 1)
+    np.testing.assert_allclose(sigmoid(-z), 1.0 - s, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------ losses
+@FAST
+@given(st.data())
+def test_binary_cross_entropy_is_finite_and_non_negative(data):
+    num_rows = data.draw(st.integers(1, 8))
+    outputs = data.draw(hnp.arrays(np.float64, (num_rows, 1),
+                                   elements=st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0)))
+    targets = data.draw(hnp.arrays(np.int64, (num_rows, 1), elements=st.integers(0, 1)))
+    loss = task2a.cross_entropy_loss(targets, outputs)
+    assert np.isfinite(loss) and loss >= 0
+
+
+@FAST
+@given(st.data())
+def test_multiclass_cross_entropy_is_finite_and_non_negative(data):
+    outputs = data.draw(probability_rows(NUM_CLASSES))
+    labels = data.draw(hnp.arrays(np.int64, len(outputs), elements=st.integers(0, 9)))
+    loss = task3a.cross_entropy_loss(one_hot_encode(labels, NUM_CLASSES), outputs)
+    assert np.isfinite(loss) and loss >= 0
+
+
+# ------------------------------------------------------------------ gradients
+def check_gradient_subset(model, X, Y, cost, rng, num_weights=12):
+    """Compare model.backward with central differences of cost() on a random
+    subset of the weights (always including one bias weight)."""
+    rows = np.append(rng.integers(0, NUM_INPUTS - 1, size=num_weights - 1), NUM_INPUTS - 1)
+    cols = rng.integers(0, model.w.shape[1], size=num_weights)
+    rows, cols = np.unique(np.stack([rows, cols]), axis=1)  # no weight twice
+    selected = model.w[rows, cols].copy()
+
+    def cost_of_selected():
+        model.w[rows, cols] = selected
+        return cost()
+
+    numerical = utils.numerical_gradient(cost_of_selected, selected, epsilon=1e-3)
+    model.w[rows, cols] = selected
+    model.backward(X, model.forward(X), Y)
+    np.testing.assert_allclose(model.grad[rows, cols], numerical, rtol=1e-5, atol=1e-7)
+
+
+@FAST
+@given(SEEDS, st.integers(1, 5), st.floats(0.0, 0.1))
+def test_binary_gradient_matches_numerical_gradient(seed, num_rows, scale):
+    rng = np.random.default_rng(seed)
+    X = random_inputs(rng, num_rows)
+    Y = rng.integers(0, 2, size=(num_rows, 1))
+    model = BinaryModel()
+    model.w = rng.normal(scale=scale, size=model.w.shape)
+    check_gradient_subset(model, X, Y, lambda: task2a.cross_entropy_loss(Y, model.forward(X)),
+                          rng)
+
+
+@FAST
+@given(SEEDS, st.integers(1, 5), st.floats(0.0, 0.1), st.floats(0.0, 1.0))
+def test_softmax_gradient_matches_numerical_gradient(seed, num_rows, scale, l2_reg_lambda):
+    rng = np.random.default_rng(seed)
+    X = random_inputs(rng, num_rows)
+    Y = one_hot_encode(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
+    model = SoftmaxModel(l2_reg_lambda)
+    model.w = rng.normal(scale=scale, size=model.w.shape)
+
+    def cost():
+        return (task3a.cross_entropy_loss(Y, model.forward(X))
+                + model.l2_reg_lambda * np.sum(model.w ** 2))
+
+    check_gradient_subset(model, X, Y, cost, rng)
+
+
+# ------------------------------------------------------------------ saturation
+@FAST
+@given(SEEDS, st.integers(1, 8))
+def test_binary_model_stays_finite_with_huge_weights(seed, num_rows):
+    rng = np.random.default_rng(seed)
+    X = random_images(rng, num_rows)
+    Y = rng.integers(0, 2, size=(num_rows, 1))
+    model = BinaryModel()
+    model.w = huge_weights(rng, model.w.shape)
+    outputs = model.forward(X)
+    model.backward(X, outputs, Y)
+    loss = task2a.cross_entropy_loss(Y, outputs)
+    accuracy = task2.calculate_accuracy(X, Y, model)
+    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad))
+    assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
+
+
+@FAST
+@given(SEEDS, st.integers(1, 8), st.floats(0.0, 1.0))
+def test_softmax_model_stays_finite_with_huge_weights(seed, num_rows, l2_reg_lambda):
+    rng = np.random.default_rng(seed)
+    X = random_images(rng, num_rows)
+    Y = one_hot_encode(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
+    model = SoftmaxModel(l2_reg_lambda)
+    model.w = huge_weights(rng, model.w.shape)
+    outputs = model.forward(X)
+    model.backward(X, outputs, Y)
+    loss = task3a.cross_entropy_loss(Y, outputs)
+    accuracy = task3.calculate_accuracy(X, Y, model)
+    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad))
+    assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
+
+
+# ------------------------------------------------------------------ batch_loader
+def loader_indices(num_rows, batch_size, drop_last, seed):
+    """Run one shuffled epoch over X = Y = row numbers; return the batches' row
+    numbers, after checking that every X row is still paired with its Y row."""
+    X = np.arange(num_rows).reshape(-1, 1)
+    Y = 10 * X
+    batches = []
+    for X_batch, Y_batch in utils.batch_loader(X, Y, batch_size, shuffle=True,
+                                               drop_last=drop_last,
+                                               rng=np.random.default_rng(seed)):
+        np.testing.assert_array_equal(Y_batch, 10 * X_batch)
+        batches.append(X_batch[:, 0].tolist())
+    return batches
+
+
+@FAST
+@given(st.integers(1, 60), st.integers(1, 70), SEEDS)
+def test_batch_loader_without_drop_last_yields_every_row_once(num_rows, batch_size, seed):
+    batches = loader_indices(num_rows, batch_size, False, seed)
+    assert sorted(sum(batches, [])) == list(range(num_rows))
+    assert len(batches) == -(-num_rows // batch_size)
+    assert all(len(b) == batch_size for b in batches[:-1])
+
+
+@FAST
+@given(st.data(), SEEDS)
+def test_batch_loader_with_drop_last_yields_full_batches_of_distinct_rows(data, seed):
+    num_rows = data.draw(st.integers(1, 60))
+    batch_size = data.draw(st.integers(1, num_rows))
+    batches = loader_indices(num_rows, batch_size, True, seed)
+    assert len(batches) == num_rows // batch_size
+    assert all(len(b) == batch_size for b in batches)
+    rows = sum(batches, [])
+    assert len(set(rows)) == len(rows) and set(rows) <= set(range(num_rows))

@@ -1,0 +1,97 @@
+"""Tests for create_submission_zip.py, run on a copy of the script in a temporary
+folder (the script zips the files next to itself)."""
+import importlib.util
+import shutil
+import subprocess
+import sys
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "create_submission_zip.py"
+EXPECTED = ["task2a.py", "task2.py", "task3a.py", "task3.py", "task4.py",
+            "trainer.py", "utils.py", "mnist.py"]
+DECOYS = ["data/mnist.npz", "results/x.json", "figures/a.png", "report.pdf",
+          "__pycache__/utils.cpython-311.pyc", "report.ipynb", "notes.py"]
+
+
+def make_project(folder):
+    """The script, the eight sources (small stubs) and files that must stay out."""
+    shutil.copy(SCRIPT, folder / SCRIPT.name)
+    for name in EXPECTED:
+        (folder / name).write_text(f"# stub for {name}\n")
+    for rel in DECOYS:
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"decoy")
+    return folder
+
+
+def load_script(folder):
+    """Import the copied script, so that it sees `folder` as its own folder."""
+    spec = importlib.util.spec_from_file_location(
+        f"create_submission_zip_{uuid.uuid4().hex}", folder / SCRIPT.name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path)
+
+
+def test_the_script_lists_exactly_the_eight_sources(project):
+    assert list(load_script(project).SOURCE_FILES) == EXPECTED
+
+
+def test_zip_holds_exactly_the_sources_flat(project, capsys):
+    assert load_script(project).main([]) == 0
+    with zipfile.ZipFile(project / "assignment_code.zip") as archive:
+        assert archive.namelist() == EXPECTED
+        for name in EXPECTED:
+            assert archive.read(name) == (project / name).read_bytes()
+    out = capsys.readouterr().out
+    for name in EXPECTED:
+        assert name in out
+    assert "PDF" in out
+
+
+def test_missing_files_fail_naming_them(project):
+    (project / "task4.py").unlink()
+    (project / "mnist.py").unlink()
+    with pytest.raises(SystemExit) as info:
+        load_script(project).main([])
+    message = str(info.value.code)
+    assert "task4.py" in message and "mnist.py" in message
+    assert not (project / "assignment_code.zip").exists()
+
+
+def test_output_option_is_deterministic_and_atomic(project):
+    script = load_script(project)
+    first, second = project / "out" / "a.zip", project / "out" / "b.zip"
+    script.main(["--output", str(first)])
+    script.main(["--output", str(second)])
+    assert first.read_bytes() == second.read_bytes()
+    assert sorted(p.name for p in (project / "out").iterdir()) == ["a.zip", "b.zip"]
+    assert not (project / "assignment_code.zip").exists()
+
+
+def test_command_line_runs_without_input(project):
+    result = subprocess.run([sys.executable, SCRIPT.name], cwd=project, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (project / "assignment_code.zip").is_file()
+    help_result = subprocess.run([sys.executable, SCRIPT.name, "--help"], cwd=project,
+                                 capture_output=True, text=True, timeout=60)
+    assert help_result.returncode == 0 and "--output" in help_result.stdout
+
+
+def test_command_line_exit_code_when_a_file_is_missing(project):
+    (project / "utils.py").unlink()
+    result = subprocess.run([sys.executable, SCRIPT.name], cwd=project, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "utils.py" in result.stderr
