@@ -164,21 +164,20 @@ def main(argv=None):
     figures["task2c"] = utils.save_figure(fig, args.figures_dir / "task2c_accuracy.png")
 
     # Task 2e: with and without shuffling
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(15, 6))
+    fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(10, 10), sharex=True)
     utils.plot_loss(train_history["loss"], "Training loss, no shuffle",
                     npoints_to_average=steps_per_epoch, plot_variance=False, ax=ax_loss)
     utils.plot_loss(train_history_s["loss"], "Training loss, shuffle",
                     npoints_to_average=steps_per_epoch, plot_variance=False, ax=ax_loss)
-    ax_loss.set(ylim=(0, 0.2), xlabel="Number of gradient steps",
-                ylabel="Cross-entropy loss", title="Training loss")
+    ax_loss.set(ylim=(0, 0.2), ylabel="Cross-entropy loss",
+                title="Task 2e: training loss with and without shuffling")
     utils.plot_loss(val_history["accuracy"], "Validation accuracy, no shuffle", ax=ax_acc)
     utils.plot_loss(val_history_s["accuracy"], "Validation accuracy, shuffle", ax=ax_acc)
     ax_acc.set(ylim=(0.93, 0.99), xlabel="Number of gradient steps", ylabel="Accuracy",
-               title="Validation accuracy")
+               title="Task 2e: validation accuracy with and without shuffling")
     for ax in (ax_loss, ax_acc):
         ax.legend()
         ax.grid(alpha=0.3)
-    fig.suptitle("Task 2e: the effect of shuffling the training set every epoch")
     figures["task2e"] = utils.save_figure(fig, args.figures_dir / "task2e_shuffle.png")
 
     shared = min(len(val_history["accuracy"]), len(val_history_s["accuracy"]))

@@ -22,7 +22,7 @@ def weight_images(w: np.ndarray) -> np.ndarray:
 def plot_weights(weights: dict, path):
     """One row of ten digit weight images per {lambda: w [785, 10]}; each row has
     its own symmetric grey scale (mid-grey is 0), shown by its colour bar."""
-    fig, axes = plt.subplots(len(weights), 10, figsize=(16, 1.9 * len(weights) + 0.6),
+    fig, axes = plt.subplots(len(weights), 10, figsize=(11, 1.25 * len(weights) + 0.5),
                              squeeze=False, constrained_layout=True)
     for row, (l2_reg_lambda, w) in zip(axes, weights.items()):
         images = weight_images(w)
@@ -32,10 +32,10 @@ def plot_weights(weights: dict, path):
             ax.set_xticks([])
             ax.set_yticks([])
             if l2_reg_lambda == next(iter(weights)):
-                ax.set_title(f"digit {digit}")
-        row[0].set_ylabel(f"$\\lambda$ = {l2_reg_lambda}", fontsize=12)
+                ax.set_title(str(digit))
+        row[0].set_ylabel(f"$\\lambda$ = {l2_reg_lambda:g}")
         fig.colorbar(im, ax=list(row), shrink=0.9, pad=0.01)
-    fig.suptitle("Task 4b: softmax weights per digit (bias left out)")
+    fig.suptitle("Task 4b: weights per digit class (bias left out)")
     return utils.save_figure(fig, path)
 
 

@@ -209,6 +209,12 @@ def plot_loss(loss_dict: dict, label: str = None, npoints_to_average: int = 1,
                         label=f"{label} (+-1 std over {n} steps)")
 
 
+def set_plot_style() -> None:
+    """Larger fonts, so the figures stay readable when scaled to a page width."""
+    plt.rcParams.update({"font.size": 12, "axes.titlesize": 14, "axes.labelsize": 13,
+                         "legend.fontsize": 11, "xtick.labelsize": 11, "ytick.labelsize": 11})
+
+
 def save_figure(fig, path) -> Path:
     """Save a figure as PNG, creating the folder."""
     path = Path(path)
@@ -253,4 +259,6 @@ def script_args(description: str, argv=None):
                         help="folder for the PNG figures (default: figures)")
     parser.add_argument("--show", action="store_true",
                         help="also open the figures in a window (needs a display)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    set_plot_style()
+    return args
