@@ -96,10 +96,6 @@ def mean_abs_change(history: dict, num_points: int) -> float:
     return float(np.mean(np.abs(np.diff(values))))
 
 
-def mark_best_step(ax, step: int, label: str = "lowest validation loss (weights kept)"):
-    ax.axvline(step, color="grey", linestyle=":", linewidth=1.2, label=label)
-
-
 def main(argv=None):
     args = utils.script_args(__doc__.splitlines()[0], argv)
     # Hyperparameters (as given in the assignment)
@@ -138,30 +134,15 @@ def main(argv=None):
     print(f"[shuffle] Early-stop epoch index over seeds {seed_study['seeds']}: "
           f"{seed_study['stop_epochs']} (median {np.median(seed_study['stop_epochs']):g})")
 
-    # Task 2b: loss
-    fig, ax = plt.subplots(figsize=(10, 6))
-    utils.plot_loss(train_history["loss"], "Training loss per batch", ax=ax,
-                    color="tab:blue", alpha=0.25, linewidth=0.7)
-    utils.plot_loss(train_history["loss"], "Training loss", npoints_to_average=steps_per_epoch,
-                    plot_variance=False, ax=ax, color="tab:blue")
-    utils.plot_loss(val_history["loss"], "Validation loss", ax=ax, color="tab:orange")
-    mark_best_step(ax, run["best_step"])
-    ax.set(ylim=(0, 0.2), xlabel="Number of gradient steps", ylabel="Cross-entropy loss",
-           title="Task 2b: logistic regression (2 vs 3), no shuffling")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    figures = {"task2b": utils.save_figure(fig, args.figures_dir / "task2b_loss.png")}
-
-    # Task 2c: accuracy
-    fig, ax = plt.subplots(figsize=(10, 6))
-    utils.plot_loss(train_history["accuracy"], "Training accuracy", ax=ax)
-    utils.plot_loss(val_history["accuracy"], "Validation accuracy", ax=ax)
-    mark_best_step(ax, run["best_step"])
-    ax.set(ylim=(0.93, 0.99), xlabel="Number of gradient steps", ylabel="Accuracy",
-           title="Task 2c: logistic regression (2 vs 3), no shuffling")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    figures["task2c"] = utils.save_figure(fig, args.figures_dir / "task2c_accuracy.png")
+    # Tasks 2b and 2c: loss and accuracy of the run without shuffling
+    loss_path, accuracy_path = utils.plot_run(
+        train_history, val_history, run["best_step"], steps_per_epoch,
+        ("Task 2b: logistic regression (2 vs 3), no shuffling",
+         "Task 2c: logistic regression (2 vs 3), no shuffling"),
+        loss_ylim=(0, 0.2), accuracy_ylim=(0.93, 0.99),
+        loss_path=args.figures_dir / "task2b_loss.png",
+        accuracy_path=args.figures_dir / "task2c_accuracy.png")
+    figures = {"task2b": loss_path, "task2c": accuracy_path}
 
     # Task 2e: with and without shuffling
     fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(10, 10), sharex=True)

@@ -3,11 +3,10 @@ descent, shuffling and early stopping.
 
 Writes figures/task3b_loss.png, figures/task3c_accuracy.png and results/task3.json.
 """
-import matplotlib.pyplot as plt
 import numpy as np
 
 import utils
-from task2 import LogisticTrainer, print_summary, mark_best_step
+from task2 import LogisticTrainer, print_summary
 from task2a import pre_process_images
 from task3a import SoftmaxModel, cross_entropy_loss, one_hot_encode
 
@@ -71,30 +70,14 @@ def main(argv=None):
     print_summary("softmax", run)
     steps_per_epoch = len(X_train) // hyperparameters["batch_size"]  # one point per epoch
 
-    # Task 3b: loss
-    fig, ax = plt.subplots(figsize=(10, 6))
-    utils.plot_loss(train_history["loss"], "Training loss per batch", ax=ax,
-                    color="tab:blue", alpha=0.25, linewidth=0.7)
-    utils.plot_loss(train_history["loss"], "Training loss", npoints_to_average=steps_per_epoch,
-                    plot_variance=False, ax=ax, color="tab:blue")
-    utils.plot_loss(val_history["loss"], "Validation loss", ax=ax, color="tab:orange")
-    mark_best_step(ax, run["best_step"])
-    ax.set(ylim=(0.2, 0.6), xlabel="Number of gradient steps", ylabel="Cross-entropy loss",
-           title="Task 3b: softmax regression, 10 digits")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    figures = {"task3b": utils.save_figure(fig, args.figures_dir / "task3b_loss.png")}
-
-    # Task 3c: accuracy
-    fig, ax = plt.subplots(figsize=(10, 6))
-    utils.plot_loss(train_history["accuracy"], "Training accuracy", ax=ax)
-    utils.plot_loss(val_history["accuracy"], "Validation accuracy", ax=ax)
-    mark_best_step(ax, run["best_step"])
-    ax.set(ylim=(0.85, 0.95), xlabel="Number of gradient steps", ylabel="Accuracy",
-           title="Task 3c: softmax regression, 10 digits")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    figures["task3c"] = utils.save_figure(fig, args.figures_dir / "task3c_accuracy.png")
+    # Tasks 3b and 3c: loss and accuracy
+    loss_path, accuracy_path = utils.plot_run(
+        train_history, val_history, run["best_step"], steps_per_epoch,
+        ("Task 3b: softmax regression, 10 digits", "Task 3c: softmax regression, 10 digits"),
+        loss_ylim=(0.2, 0.6), accuracy_ylim=(0.85, 0.95),
+        loss_path=args.figures_dir / "task3b_loss.png",
+        accuracy_path=args.figures_dir / "task3c_accuracy.png")
+    figures = {"task3b": loss_path, "task3c": accuracy_path}
 
     results = dict(
         hyperparameters=hyperparameters,

@@ -209,6 +209,34 @@ def plot_loss(loss_dict: dict, label: str = None, npoints_to_average: int = 1,
                         label=f"{label} (+-1 std over {n} steps)")
 
 
+def plot_run(train_history: dict, val_history: dict, best_step: int, steps_per_epoch: int,
+             titles, loss_ylim, accuracy_ylim, loss_path, accuracy_path):
+    """The two figures of one training run, saved as PNG: the loss (training loss per
+    batch and per epoch, validation loss) and the accuracy (training and validation).
+    A dotted line marks best_step, whose weights the model keeps. titles holds the
+    titles of the two figures. Returns (loss_path, accuracy_path)."""
+    paths = []
+    for kind, title, ylim, path in (("loss", titles[0], loss_ylim, loss_path),
+                                    ("accuracy", titles[1], accuracy_ylim, accuracy_path)):
+        fig, ax = plt.subplots(figsize=(10, 6))
+        if kind == "loss":
+            plot_loss(train_history["loss"], "Training loss per batch", ax=ax,
+                      color="tab:blue", alpha=0.25, linewidth=0.7)
+            plot_loss(train_history["loss"], "Training loss", npoints_to_average=steps_per_epoch,
+                      plot_variance=False, ax=ax, color="tab:blue")
+        else:
+            plot_loss(train_history["accuracy"], "Training accuracy", ax=ax, color="tab:blue")
+        plot_loss(val_history[kind], f"Validation {kind}", ax=ax, color="tab:orange")
+        ax.axvline(best_step, color="grey", linestyle=":", linewidth=1.2,
+                   label="lowest validation loss (weights kept)")
+        ax.set(ylim=ylim, xlabel="Number of gradient steps",
+               ylabel="Cross-entropy loss" if kind == "loss" else "Accuracy", title=title)
+        ax.legend()
+        ax.grid(alpha=0.3)
+        paths.append(save_figure(fig, path))
+    return tuple(paths)
+
+
 def set_plot_style() -> None:
     """Larger fonts, so the figures stay readable when scaled to a page width."""
     plt.rcParams.update({"font.size": 12, "axes.titlesize": 14, "axes.labelsize": 13,
