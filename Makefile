@@ -20,7 +20,7 @@ LATEX_HELP := xelatex and pandoc are needed for the PDF. Debian/Ubuntu: \
 .PHONY: report test bench setup data tasks check-latex clean help
 .DELETE_ON_ERROR:
 
-report: report.pdf assignment_code.zip  ## everything: set-up, data, tasks 2-4, report.pdf, zip
+report: check-latex report.pdf assignment_code.zip  ## everything: set-up, data, tasks 2-4, report.pdf, zip
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -80,8 +80,9 @@ def main(argv=None):
     fig, ax = plt.subplots(figsize=(10, 6))
     ax.plot(lambdas_4c, norms, "o-")
     for lam, norm in zip(lambdas_4c, norms):
-        ax.annotate(f"{norm:.1f}", (lam, norm), textcoords="offset points", xytext=(6, 6))
+        ax.annotate(f"{norm:.3g}", (lam, norm), textcoords="offset points", xytext=(6, 6))
     ax.set_xscale("log")
+    ax.margins(x=0.08, y=0.08)
     ax.set_xticks(lambdas_4c, [str(lam) for lam in lambdas_4c])
     ax.set(xlabel="$\\lambda$ (log scale)", ylabel="$\\|w\\|^2$ after training",
            title="Task 4e: squared L2 norm of the weights against $\\lambda$")
