@@ -1,10 +1,15 @@
 """Shared fixtures: the real MNIST subsets, pre-processed once per test session."""
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import utils
 from task2a import pre_process_images
 from task3a import one_hot_encode
+
+# Property tests draw the same examples on every run, so a run is repeatable.
+settings.register_profile("repeatable", derandomize=True, deadline=None, database=None)
+settings.load_profile("repeatable")
 
 
 @pytest.fixture(scope="session")
