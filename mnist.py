@@ -72,6 +72,7 @@ _PICKLE_GLOBALS = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtyp
 
 
 def _say(message):
+    """Tell the user what the loader does (stderr)."""
     print(f"mnist: {message}", file=sys.stderr, flush=True)
 
 
@@ -329,6 +330,7 @@ def init():
 
 
 def main():
+    """`python mnist.py`: get the data (first time: fetch, verify, cache) and summarize it."""
     try:
         X_train, Y_train, X_test, Y_test = load()
     except RuntimeError as error:

@@ -97,6 +97,7 @@ def mean_abs_change(history: dict, num_points: int) -> float:
 
 
 def main(argv=None):
+    """Tasks 2b-2e: train without and with shuffling; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
     # Hyperparameters (as given in the assignment)
     num_epochs = 500
@@ -112,6 +113,7 @@ def main(argv=None):
     steps_per_epoch = len(X_train) // batch_size  # training curves: one point per epoch
 
     def train(shuffle_dataset: bool, seed: int = seed):
+        """A fresh BinaryModel trained on the data above -> (summary, histories)."""
         model = BinaryModel()
         trainer = LogisticTrainer(model, learning_rate, batch_size, shuffle_dataset,
                                   X_train, Y_train, X_val, Y_val,

@@ -79,6 +79,7 @@ class BinaryModel:
         self.grad = X.T @ (outputs - targets) / X.shape[0]
 
     def zero_grad(self) -> None:
+        """Forget the gradient of the last backward pass."""
         self.grad = None
 
 

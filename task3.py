@@ -61,6 +61,7 @@ def train_softmax(l2_reg_lambda: float, X_train, Y_train, X_val, Y_val,
 
 
 def main(argv=None):
+    """Tasks 3b-3d: train softmax regression; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
     hyperparameters = dict(HYPERPARAMETERS, l2_reg_lambda=0.0)
 

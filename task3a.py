@@ -69,6 +69,7 @@ class SoftmaxModel:
             self.grad += 2.0 * self.l2_reg_lambda * self.w
 
     def zero_grad(self) -> None:
+        """Forget the gradient of the last backward pass."""
         self.grad = None
 
 
@@ -108,6 +109,7 @@ def gradient_approximation_test(model: SoftmaxModel, X: np.ndarray, Y: np.ndarra
     than epsilon**2 (epsilon = 1e-3); returns the largest difference.
     """
     def cost():
+        """J(w) for the current model.w on (X, Y)."""
         return (cross_entropy_loss(Y, model.forward(X))
                 + model.l2_reg_lambda * np.sum(model.w ** 2))
     return utils.gradient_check(model, X, Y, cost, epsilon=1e-3)

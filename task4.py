@@ -40,6 +40,7 @@ def plot_weights(weights: dict, path):
 
 
 def main(argv=None):
+    """Tasks 4b, 4c and 4e: one model per lambda; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
     hyperparameters = dict(HYPERPARAMETERS)
     lambdas_4b = [0.0, 1.0]
