@@ -82,8 +82,7 @@ def main(argv=None):
 
     results = dict(
         hyperparameters=hyperparameters,
-        shapes=dict(X_train=list(X_train.shape), Y_train=list(Y_train.shape),
-                    X_val=list(X_val.shape), Y_val=list(Y_val.shape)),
+        shapes=utils.split_shapes(X_train, Y_train, X_val, Y_val),
         run=run,
         train_val_accuracy_gap=run["final_train_accuracy"] - run["final_val_accuracy"],
         train_val_loss_gap=run["final_val_loss"] - run["final_train_loss"],

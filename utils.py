@@ -259,6 +259,12 @@ def show_or_close(show: bool) -> None:
     plt.close("all")
 
 
+def split_shapes(X_train, Y_train, X_val, Y_val) -> dict:
+    """The four array shapes as JSON-ready lists, for the results files."""
+    return dict(X_train=list(X_train.shape), Y_train=list(Y_train.shape),
+                X_val=list(X_val.shape), Y_val=list(Y_val.shape))
+
+
 def write_json(path, data) -> Path:
     """Write data as JSON atomically (temp file in the same folder, then rename)."""
     path = Path(path)
