@@ -1,26 +1,36 @@
 # TDT4265 Assignment 1. The two commands:
 #   make report   set-up, data, tasks 2-4, report.pdf and assignment_code.zip
 #   make test     the test suite
-# Each step reruns only when its inputs changed.
+# Each step reruns when one of its inputs changed or one of its outputs is missing, and
+# only then. GNU make 3.81 or later (no grouped targets).
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SETUP  := $(VENV)/.installed
-DATA   := data/mnist.npz
+# mnist.py keeps the verified data in $MNIST_DATA_DIR if that is set, else in data/.
+DATA   := $(or $(MNIST_DATA_DIR),data)/mnist.npz
 SHARED := utils.py trainer.py mnist.py
 TASK2  := task2.py task2a.py
 TASK3  := task3.py task3a.py $(TASK2)
 CODE   := task2a.py task2.py task3a.py task3.py task4.py trainer.py utils.py mnist.py
+FIGURES2 := figures/task2b_loss.png figures/task2c_accuracy.png figures/task2e_shuffle.png
+FIGURES3 := figures/task3b_loss.png figures/task3c_accuracy.png
+FIGURES4 := figures/task4b_weights.png figures/task4c_val_accuracy.png \
+  figures/task4e_weight_norm.png
+FIGURES := $(FIGURES2) $(FIGURES3) $(FIGURES4)
 RESULTS := results/task2.json results/task3.json results/task4.json
-LATEX_HELP := xelatex and pandoc are needed for the PDF. Debian/Ubuntu: \
-  sudo apt-get install texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc; \
-  macOS: install MacTeX and pandoc (brew install --cask mactex; brew install pandoc).
+REPORT_TOOLS := tools/build_report.py tools/math_spaces.lua
 
-.PHONY: report test bench setup data tasks check-latex clean help
+# A task script writes its figures and then results/taskN.json, so the JSON file stands
+# for the whole run. A run with a missing figure is out of date: `rerun` adds the
+# always-out-of-date prerequisite FORCE when any of the given files does not exist.
+rerun = $(if $(filter-out $(wildcard $(1)),$(1)),FORCE)
+
+.PHONY: report test bench setup data tasks clean help FORCE
 .DELETE_ON_ERROR:
 
-report: check-latex report.pdf assignment_code.zip  ## everything: set-up, data, tasks 2-4, report.pdf, zip
+report: report.pdf assignment_code.zip  ## everything: set-up, data, tasks 2-4, report.pdf, zip
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,34 +41,32 @@ $(SETUP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-data: $(DATA)  ## the verified MNIST arrays in data/
+data: $(DATA)  ## the verified MNIST arrays (in data/, or in $MNIST_DATA_DIR if set)
 $(DATA): | $(SETUP)
 	$(PY) mnist.py
 
-tasks: $(RESULTS)  ## run tasks 2, 3 and 4: figures/ and results/
+tasks: $(RESULTS) $(FIGURES)  ## run tasks 2, 3 and 4: figures/ and results/
 
-results/task2.json: $(TASK2) $(SHARED) $(DATA) | $(SETUP)
+results/task2.json: $(TASK2) $(SHARED) $(DATA) $(call rerun,$(FIGURES2)) | $(SETUP)
 	$(PY) task2.py
 
-results/task3.json: $(TASK3) $(SHARED) $(DATA) | $(SETUP)
+results/task3.json: $(TASK3) $(SHARED) $(DATA) $(call rerun,$(FIGURES3)) | $(SETUP)
 	$(PY) task3.py
 
-results/task4.json: task4.py $(TASK3) $(SHARED) $(DATA) | $(SETUP)
+results/task4.json: task4.py $(TASK3) $(SHARED) $(DATA) $(call rerun,$(FIGURES4)) | $(SETUP)
 	$(PY) task4.py
 
-check-latex:
-	@command -v xelatex >/dev/null && command -v pandoc >/dev/null || \
-	  { echo "Cannot build report.pdf: $(LATEX_HELP)" >&2; exit 1; }
+# The figures come with their run (the empty recipe says so).
+$(FIGURES2): results/task2.json ;
+$(FIGURES3): results/task3.json ;
+$(FIGURES4): results/task4.json ;
 
-# The notebook is executed headless into build/, exported without code cells,
-# and only a finished PDF replaces report.pdf.
-report.pdf: report.ipynb $(RESULTS) | check-latex
-	@mkdir -p build
-	$(PY) -m jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 \
-	  --output-dir build --output report report.ipynb
-	$(PY) -m jupyter nbconvert --to pdf --no-input --output-dir build build/report.ipynb
-	mv build/report.pdf $@
-	@echo "Wrote $@"
+FORCE:
+
+# Execute the notebook, Markdown, Typst, PDF: all in build/, with pip-installed pandoc
+# and typst. Only a finished PDF replaces report.pdf.
+report.pdf: report.ipynb $(RESULTS) $(FIGURES) $(REPORT_TOOLS) | $(SETUP)
+	$(PY) tools/build_report.py
 
 assignment_code.zip: create_submission_zip.py $(CODE) | $(SETUP)
 	$(PY) create_submission_zip.py

@@ -1,0 +1,329 @@
+"""Build report.pdf from report.ipynb with Python packages only: no LaTeX, no system pandoc.
+
+    python tools/build_report.py            # what `make report` runs for the PDF
+
+The steps, all inside the build folder (default build/):
+
+1. execute the notebook headless (nbclient); a failing cell stops the build, named by its
+   number and the section it is in;
+2. export it to Markdown without the code cells (nbconvert, as `--no-input`); the figures
+   become PNG files next to it;
+3. convert the Markdown to Typst with the pandoc binary of the pypandoc-binary wheel; TeX
+   math becomes Typst math, and a formula pandoc cannot convert stops the build;
+4. compile the Typst file to PDF with the typst module, using only the fonts built into it;
+5. move the finished PDF to its destination. Any failure before this step leaves an
+   existing report.pdf untouched.
+
+This is tooling for building the report; it is not part of the code handed in.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pypandoc
+import typst
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbconvert import MarkdownExporter
+
+REPO = Path(__file__).resolve().parents[1]
+FIGURES_DIR = "report_files"  # the figures of the notebook's outputs, inside the build folder
+# Markdown as pandoc reads it: an image alone in a paragraph is not turned into a figure
+# (that would print its alt text "png" as a caption), and raw TeX or HTML is kept as
+# visible text instead of being dropped without notice by the Typst writer.
+PANDOC_FROM = "markdown-implicit_figures-raw_tex-raw_html"
+# Typst set-up added to pandoc's default template: long tables may continue on the next
+# page instead of leaving a gap.
+TYPST_HEADER = """\
+#show figure.where(kind: table): set block(breakable: true)
+"""
+# Three gaps of pandoc's TeX-to-Typst math writer (texmath), bridged inside the equations
+# of its output by fix_math():
+# - math spaces other than \, \: \quad \qquad come out rounded down to whole ems (\; as 0em,
+#   \! as -1em). The filter math_spaces.lua hands them to the writer as placeholders, which
+#   are replaced by these exact Typst spaces.
+# - \big( \Big( \bigg( \Bigg( come out as a scaled text glyph, which overlaps its neighbours
+#   (and \big\| becomes the word "parallel"); they become Typst's stretch(), which draws the
+#   font's own larger delimiter.
+# - the bar of |z| (also \vert, \lvert, \rvert) comes out as a spaced relation, | z |; it
+#   becomes an ordinary symbol, as in TeX.
+SPACES_FILTER = Path(__file__).with_name("math_spaces.lua")
+MATH_SPACES = {"thick": ("\\;", "thick"), "negthin": ("\\!", "#h(-1em/6)"),
+               "en": ("\\enspace", "#h(0.5em)")}  # placeholder: (TeX, Typst)
+SPACE_PLACEHOLDER = re.compile(r'upright\("TYPSTSPACE(\w+)"\)')
+SCALED_DELIMITER = re.compile(r"#scale\(x: (\d+)%, y: \1%\)\[((?:\\.|[^\]\\])*)\]")
+DELIMITERS = {"{": r"\{", "}": r"\}", r"\|": "bar.v", ".": ""}  # markup -> math, if not equal
+BAR = re.compile(r"(?<!\\)\\\|")
+BACKTICKS = re.compile("`+")
+TYPST_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+# Page and fonts for pandoc's Typst template; the fonts are the ones built into typst.
+LAYOUT = {"papersize": "a4", "margin": {"x": "2.5cm", "y": "2.5cm"},
+          "mainfont": "Libertinus Serif", "mathfont": "New Computer Modern Math",
+          "codefont": "DejaVu Sans Mono"}
+# nbconvert writes an output image as ![png](report_files/report_12_0.png).
+OUTPUT_IMAGE = re.compile(r"^!\[[^\]\n]*\]\((%s/[^)\s]+)\)[ \t]*$" % re.escape(FIGURES_DIR),
+                          re.MULTILINE)
+MATH_WARNING = re.compile(r"Could not convert TeX math (.*?), rendering as TeX:\n(.*)",
+                          re.DOTALL)
+
+
+class BuildError(Exception):
+    """A build step failed; the message says which and why."""
+
+
+def log(message):
+    print(f"build_report: {message}", file=sys.stderr, flush=True)
+
+
+def section_of(nb, index):
+    """The last Markdown heading before cell `index`, or '' if there is none."""
+    for cell in reversed(nb.cells[:index + 1]):
+        if cell.cell_type == "markdown":
+            headings = re.findall(r"^#+\s+(.+?)\s*$", cell.source, re.MULTILINE)
+            if headings:
+                return headings[-1]
+    return ""
+
+
+def execute(nb, workdir, timeout):
+    """Run every cell in `workdir`; on an error raise BuildError naming the cell."""
+    client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        failed = [i for i, cell in enumerate(nb.cells)
+                  if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+        index = failed[0] if failed else None
+        where = "a cell" if index is None else f"cell {index}"
+        section = "" if index is None else section_of(nb, index)
+        if section:
+            where += f" (in '{section}')"
+        first_line = "" if index is None else nb.cells[index].source.strip().splitlines()[0]
+        raise BuildError(
+            f"{where} of the notebook failed with {error.ename}: {error.evalue}\n"
+            f"  first line of the cell: {first_line}\n{error}") from None
+
+
+def export_markdown(nb, build_dir):
+    """The executed notebook as Markdown without code cells; figures written to files."""
+    exporter = MarkdownExporter(exclude_input=True, exclude_input_prompt=True,
+                                exclude_output_prompt=True)
+    body, resources = exporter.from_notebook_node(
+        nb, resources={"output_files_dir": FIGURES_DIR, "unique_key": "report"})
+    figures = build_dir / FIGURES_DIR
+    shutil.rmtree(figures, ignore_errors=True)
+    for name, data in resources.get("outputs", {}).items():
+        path = build_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    # Output figures: no alt text (it would become a caption) and the full text width.
+    return OUTPUT_IMAGE.sub(r"![](\1){width=100%}", body)
+
+
+def date_text():
+    """Today's date, or that of SOURCE_DATE_EPOCH for a reproducible build."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    day = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).date()
+           if epoch else datetime.date.today())
+    return f"{day.day} {day:%B %Y}"
+
+
+def where_in(markdown, formula):
+    """The heading of the section of `markdown` that holds `formula`, if found."""
+    position = markdown.find(formula.strip())
+    if position < 0:
+        return ""
+    headings = re.findall(r"^#+\s+(.+?)\s*$", markdown[:position], re.MULTILINE)
+    return headings[-1] if headings else ""
+
+
+def original_tex(formula):
+    """The formula as written in the notebook, without the space placeholders."""
+    return re.sub(r"\\text\{TYPSTSPACE(\w+)\}",
+                  lambda m: MATH_SPACES.get(m[1], (m[0],))[0], formula)
+
+
+def pandoc_errors(stderr, markdown):
+    """Messages for every warning pandoc printed; TeX math ones name the formula."""
+    errors = []
+    for warning in re.split(r"^\[WARNING\] ", stderr, flags=re.MULTILINE)[1:]:
+        match = MATH_WARNING.match(warning)
+        if match:
+            formula, detail = original_tex(match.group(1)), original_tex(match.group(2))
+            section = where_in(markdown, formula)
+            errors.append(f"pandoc cannot convert the formula ${formula}$"
+                          + (f" (in '{section}')" if section else "")
+                          + f":\n{detail.rstrip()}")
+        else:
+            errors.append("pandoc: " + warning.rstrip())
+    return errors
+
+
+def math_spans(typ):
+    """(start, end) of every equation in pandoc's Typst text, without the $ signs.
+
+    Skips what may hold a $ that does not delimit an equation: escapes (\\$), raw text in
+    backticks outside equations and strings inside them."""
+    spans, start, i = [], None, 0
+    while i < len(typ):
+        char = typ[i]
+        if char == "\\":
+            i += 2
+            continue
+        if start is None and char == "`":
+            ticks = BACKTICKS.match(typ, i).group()
+            close = typ.find(ticks, i + len(ticks))
+            i = len(typ) if close < 0 else close + len(ticks)
+            continue
+        if start is not None and char == '"':
+            string = TYPST_STRING.match(typ, i)
+            i = string.end() if string else len(typ)
+            continue
+        if char == "$":
+            if start is None:
+                start = i + 1
+            else:
+                spans.append((start, i))
+                start = None
+        i += 1
+    return spans
+
+
+def fix_equation(math):
+    """Bridge the gaps of pandoc's math writer in one equation (see MATH_SPACES)."""
+    math = SPACE_PLACEHOLDER.sub(lambda m: MATH_SPACES[m[1]][1] if m[1] in MATH_SPACES
+                                 else m[0], math)
+
+    def stretch(match):
+        delimiter = DELIMITERS.get(match[2], match[2])
+        return f"stretch({delimiter}, size: #{match[1]}%)" if delimiter else ""
+
+    math = SCALED_DELIMITER.sub(stretch, math)
+    return BAR.sub('class("normal", bar.v)', math)
+
+
+def fix_math(typ):
+    """fix_equation() applied to every equation of a Typst file."""
+    pieces, end = [], 0
+    for start, stop in math_spans(typ):
+        pieces += [typ[end:start], fix_equation(typ[start:stop])]
+        end = stop
+    typ = "".join(pieces) + typ[end:]
+    if "TYPSTSPACE" in typ:
+        raise BuildError("a math space placeholder was left in the Typst file: "
+                         "pandoc's output has changed, see fix_math()")
+    return typ
+
+
+def to_typst(markdown, title, build_dir):
+    """Convert the Markdown to a standalone Typst file with pandoc; return its path."""
+    source = build_dir / "report.md"
+    source.write_text(markdown, encoding="utf-8")
+    metadata = dict(LAYOUT, date=date_text())
+    if title:
+        metadata["title"] = title
+    (build_dir / "report.yaml").write_text(json.dumps(metadata, indent=2) + "\n",
+                                           encoding="utf-8")  # JSON is valid YAML
+    (build_dir / "header.typ").write_text(TYPST_HEADER, encoding="utf-8")
+    command = [pypandoc.get_pandoc_path(), "--from", PANDOC_FROM, "--to", "typst",
+               "--standalone", "--fail-if-warnings", "--lua-filter", str(SPACES_FILTER),
+               "--metadata-file", str(build_dir / "report.yaml"),
+               "--include-in-header", str(build_dir / "header.typ"), str(source)]
+    result = subprocess.run(command, capture_output=True, text=True, encoding="utf-8")
+    errors = pandoc_errors(result.stderr, markdown)
+    if result.returncode != 0 or errors:
+        raise BuildError("\n".join(errors) or f"pandoc failed ({result.returncode}):\n"
+                                               f"{result.stderr}")
+    target = build_dir / "report.typ"
+    target.write_text(fix_math(result.stdout), encoding="utf-8")
+    return target
+
+
+def compile_pdf(source, build_dir):
+    """Compile the Typst file with the fonts built into typst; return the PDF's path."""
+    target = build_dir / "report.pdf"
+    target.unlink(missing_ok=True)
+    options = {}
+    if os.environ.get("SOURCE_DATE_EPOCH"):  # the PDF's creation date, for a reproducible build
+        options["timestamp"] = int(os.environ["SOURCE_DATE_EPOCH"])
+    try:
+        _, warnings = typst.compile_with_warnings(
+            str(source), output=str(target), root=str(build_dir), font_paths=[],
+            ignore_system_fonts=True, **options)
+    except typst.TypstError as error:
+        raise BuildError(f"typst: {error.message}\n{error.diagnostic}") from None
+    if warnings:
+        target.unlink(missing_ok=True)
+        raise BuildError("typst: " + "\n".join(f"{w.message}\n{w.diagnostic}" for w in warnings))
+    return target
+
+
+def install(pdf, destination):
+    """Move the finished PDF to `destination` in one step (a reader never sees half a file)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(pdf, destination)
+    except OSError:  # another file system: copy next to the destination, then rename
+        fd, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".pdf.part")
+        os.close(fd)
+        shutil.copyfile(pdf, temporary)
+        os.replace(temporary, destination)
+        pdf.unlink()
+
+
+def build(notebook, output, build_dir, workdir=None, timeout=600):
+    """Build `output` (a PDF) from `notebook`; cells run in `workdir` (default: its folder)."""
+    notebook, output, build_dir = Path(notebook), Path(output), Path(build_dir)
+    workdir = Path(workdir) if workdir else notebook.resolve().parent
+    build_dir.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.read(notebook, as_version=4)
+    steps = []
+
+    def step(name, function, *args):
+        start = time.perf_counter()
+        value = function(*args)
+        steps.append(f"{name} {time.perf_counter() - start:.1f} s")
+        return value
+
+    step("execute", execute, nb, workdir, timeout)
+    nbformat.write(nb, build_dir / "report.ipynb")
+    markdown = step("markdown", export_markdown, nb, build_dir)
+    source = step("pandoc", to_typst, markdown, nb.metadata.get("title"), build_dir)
+    pdf = step("typst", compile_pdf, source, build_dir)
+    install(pdf, output)
+    log(f"wrote {output} ({', '.join(steps)})")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notebook", type=Path, default=REPO / "report.ipynb",
+                        help="the notebook (default: report.ipynb)")
+    parser.add_argument("--output", type=Path, default=REPO / "report.pdf",
+                        help="the PDF to write (default: report.pdf)")
+    parser.add_argument("--build-dir", type=Path, default=REPO / "build",
+                        help="folder for the intermediate files (default: build)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="folder the cells run in, holding results/ and figures/ "
+                             "(default: the notebook's folder)")
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="seconds a single cell may run (default: 600)")
+    args = parser.parse_args(argv)
+    try:
+        build(args.notebook, args.output, args.build_dir, args.workdir, args.timeout)
+    except BuildError as error:
+        log(f"{error}\nbuild_report: {args.output} was not changed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
