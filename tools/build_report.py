@@ -32,7 +32,7 @@ import nbformat
 import pypandoc
 import typst
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import MarkdownExporter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,15 +102,17 @@ def execute(nb, workdir, timeout):
     except CellExecutionError as error:
         failed = [i for i, cell in enumerate(nb.cells)
                   if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
-        index = failed[0] if failed else None
-        where = "a cell" if index is None else f"cell {index}"
-        section = "" if index is None else section_of(nb, index)
-        if section:
-            where += f" (in '{section}')"
-        first_line = "" if index is None else nb.cells[index].source.strip().splitlines()[0]
-        raise BuildError(
-            f"{where} of the notebook failed with {error.ename}: {error.evalue}\n"
-            f"  first line of the cell: {first_line}\n{error}") from None
+        where = "a cell"
+        if failed:
+            index = failed[0]
+            lines = nb.cells[index].source.strip().splitlines() or [""]
+            section = section_of(nb, index)
+            where = f"cell {index}" + (f" (in '{section}')" if section else "")
+            where += f", which begins `{lines[0]}`,"
+        raise BuildError(f"{where} of the notebook failed with {error.ename}: "
+                         f"{error.evalue}\n{error}") from None
+    except (CellTimeoutError, DeadKernelError) as error:
+        raise BuildError(f"executing the notebook failed: {error}") from None
 
 
 def export_markdown(nb, build_dir):
