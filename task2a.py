@@ -17,8 +17,9 @@ def pre_process_images(X: np.ndarray) -> np.ndarray:
         float64 array of shape [batch size, 785]; the last column is all ones.
     """
     utils.check_matrix(X, NUM_PIXELS, "X (images)")
-    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+    if X.dtype.kind not in "iuf":
         raise TypeError(f"X must hold real pixel values, got dtype {X.dtype}")
+    utils.check_finite(X, "X (images)")
     low, high = X.min(), X.max()
     if low < 0 or high > 255:
         raise ValueError(f"pixel values must lie in [0, 255], got range [{low}, {high}]")
@@ -43,11 +44,14 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
     Args:
         targets: labels in {0, 1}, shape [batch size, 1].
         outputs: predicted probabilities in [0, 1], shape [batch size, 1].
+        Anything else (a target of 2, a probability of 1.5, NaN) raises ValueError.
     Returns:
         The loss averaged over the batch. Probabilities of exactly 0 or 1 are
         moved to the smallest positive float, so the loss stays finite.
     """
     utils.check_same_shape(targets, outputs)
+    utils.check_binary_targets(targets)
+    utils.check_probabilities(outputs)
     tiny = np.finfo(np.float64).tiny
     log_p = np.log(np.maximum(outputs, tiny))
     log_not_p = np.log(np.maximum(1.0 - outputs, tiny))
@@ -65,7 +69,7 @@ class BinaryModel:
     def forward(self, X: np.ndarray) -> np.ndarray:
         """X: [batch size, 785] -> probabilities of the first class, [batch size, 1]."""
         utils.check_matrix(X, self.I)
-        return sigmoid(X @ self.w)
+        return sigmoid(utils.linear(X, self.w))
 
     def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
         """Set self.grad [785, 1] to the batch mean of Eq. 6, -(y - y_hat) x.
@@ -76,7 +80,9 @@ class BinaryModel:
         utils.check_matrix(X, self.I)
         utils.check_same_shape(targets, outputs)
         utils.check_same_length(X, targets, "X", "targets")
-        self.grad = X.T @ (outputs - targets) / X.shape[0]
+        utils.check_probabilities(targets, "targets")  # one-hot, or soft labels
+        utils.check_probabilities(outputs)
+        self.grad = utils.input_gradient(X, outputs - targets)
 
     def zero_grad(self) -> None:
         """Forget the gradient of the last backward pass."""

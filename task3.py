@@ -6,9 +6,9 @@ Writes figures/task3b_loss.png, figures/task3c_accuracy.png and results/task3.js
 import numpy as np
 
 import utils
-from task2 import LogisticTrainer, print_summary
 from task2a import pre_process_images
 from task3a import SoftmaxModel, cross_entropy_loss, one_hot_encode
+from trainer import BaseTrainer, print_summary
 
 # Hyperparameters of tasks 3 and 4 (as given in the assignment)
 HYPERPARAMETERS = dict(learning_rate=0.01, batch_size=128, num_epochs=500,
@@ -16,11 +16,11 @@ HYPERPARAMETERS = dict(learning_rate=0.01, batch_size=128, num_epochs=500,
 
 
 def multiclass_accuracy(targets: np.ndarray, outputs: np.ndarray) -> float:
-    """Fraction of rows whose largest output is the target class.
-
-    targets: one-hot [N, K]; outputs: probabilities [N, K].
-    """
+    """The accuracy rule of task 3: the fraction of rows whose largest output is
+    the target class. targets: one-hot [N, K]; outputs: probabilities [N, K]."""
     utils.check_same_shape(targets, outputs)
+    utils.check_one_hot(targets)
+    utils.check_probabilities(outputs)
     return float(np.mean(outputs.argmax(axis=1) == targets.argmax(axis=1)))
 
 
@@ -29,11 +29,40 @@ def calculate_accuracy(X: np.ndarray, targets: np.ndarray, model: SoftmaxModel) 
     return multiclass_accuracy(targets, model.forward(X))
 
 
-class SoftmaxTrainer(LogisticTrainer):
-    """The task 2 training step with the multi-class loss and accuracy."""
+class SoftmaxTrainer(BaseTrainer):
+    """Mini-batch gradient descent for SoftmaxModel (one-hot targets [N, 10])."""
 
-    loss_fn = staticmethod(cross_entropy_loss)
-    accuracy_fn = staticmethod(multiclass_accuracy)
+    def check_targets(self, Y: np.ndarray, name: str) -> None:
+        """One-hot targets: one 1 per row, zeros elsewhere."""
+        utils.check_one_hot(Y, name)
+
+    def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
+        """Forward, backward (with the L2 term) and one gradient descent update.
+
+        X_batch: [batch size, 785], Y_batch: one-hot [batch size, 10].
+        Returns the batch cross-entropy (without the L2 term) at the weights
+        before the update.
+        """
+        outputs = self.model.forward(X_batch)
+        self.model.backward(X_batch, outputs, Y_batch)
+        self.model.w -= self.learning_rate * self.model.grad
+        self.model.zero_grad()
+        return cross_entropy_loss(Y_batch, outputs)
+
+    def validation_step(self):
+        """Loss and accuracy on the whole validation set and accuracy on the whole
+        training set, with one forward pass over each.
+
+        Returns (validation loss, train accuracy, validation accuracy).
+        """
+        loss_val, accuracy_val = self.evaluate(self.X_val, self.Y_val)
+        accuracy_train = calculate_accuracy(self.X_train, self.Y_train, self.model)
+        return loss_val, accuracy_train, accuracy_val
+
+    def evaluate(self, X: np.ndarray, Y: np.ndarray):
+        """(cross-entropy, accuracy) on a whole set X [N, 785], Y [N, 10]."""
+        outputs = self.model.forward(X)
+        return cross_entropy_loss(Y, outputs), multiclass_accuracy(Y, outputs)
 
 
 def load_data():
@@ -44,41 +73,41 @@ def load_data():
             pre_process_images(X_val), one_hot_encode(Y_val, 10))
 
 
-def train_softmax(l2_reg_lambda: float, X_train, Y_train, X_val, Y_val,
-                  hyperparameters: dict = HYPERPARAMETERS):
-    """Train a fresh SoftmaxModel with the given L2 strength.
-
-    Returns (model, summary dict, train_history, val_history).
-    """
+def train_softmax(X_train, Y_train, X_val, Y_val, l2_reg_lambda: float,
+                  hyperparameters: dict = HYPERPARAMETERS, progress_position: int = 0):
+    """Train a fresh SoftmaxModel with the given L2 strength (the data as for
+    SoftmaxTrainer). Returns (w [785, 10], summary dict, train_history, val_history)."""
     hp = hyperparameters
     model = SoftmaxModel(l2_reg_lambda)
     trainer = SoftmaxTrainer(model, hp["learning_rate"], hp["batch_size"], hp["shuffle"],
                              X_train, Y_train, X_val, Y_val,
                              early_stopping_patience=hp["early_stopping_patience"],
-                             seed=hp["seed"])
+                             seed=hp["seed"], progress_label=f"softmax, lambda {l2_reg_lambda:g}",
+                             progress_position=progress_position)
     train_history, val_history = trainer.train(hp["num_epochs"])
-    return model, trainer.summary(), train_history, val_history
+    summary = dict(trainer.summary(), l2_reg_lambda=float(l2_reg_lambda))
+    return model.w, summary, train_history, val_history
 
 
 def main(argv=None):
     """Tasks 3b-3d: train softmax regression; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
     hyperparameters = dict(HYPERPARAMETERS, l2_reg_lambda=0.0)
+    if args.max_epochs:  # test-only: a shorter run
+        hyperparameters["num_epochs"] = args.max_epochs
 
     X_train, Y_train, X_val, Y_val = load_data()
     _, run, train_history, val_history = train_softmax(
-        hyperparameters["l2_reg_lambda"], X_train, Y_train, X_val, Y_val, hyperparameters)
+        X_train, Y_train, X_val, Y_val, hyperparameters["l2_reg_lambda"], hyperparameters)
     print_summary("softmax", run)
-    steps_per_epoch = len(X_train) // hyperparameters["batch_size"]  # one point per epoch
 
     # Tasks 3b and 3c: loss and accuracy
     loss_path, accuracy_path = utils.plot_run(
-        train_history, val_history, run["best_step"], steps_per_epoch,
+        train_history, val_history, run["best_step"], run["steps_per_epoch"],
         ("Task 3b: softmax regression, 10 digits", "Task 3c: softmax regression, 10 digits"),
         loss_ylim=(0.2, 0.6), accuracy_ylim=(0.85, 0.95),
         loss_path=args.figures_dir / "task3b_loss.png",
         accuracy_path=args.figures_dir / "task3c_accuracy.png")
-    figures = {"task3b": loss_path, "task3c": accuracy_path}
 
     results = dict(
         hyperparameters=hyperparameters,
@@ -86,7 +115,7 @@ def main(argv=None):
         run=run,
         train_val_accuracy_gap=run["final_train_accuracy"] - run["final_val_accuracy"],
         train_val_loss_gap=run["final_val_loss"] - run["final_train_loss"],
-        figures={k: str(v) for k, v in figures.items()},
+        figures=utils.figure_record({"task3b": loss_path, "task3c": accuracy_path}),
     )
     utils.write_json(args.results_dir / "task3.json", results)
     utils.show_or_close(args.show)

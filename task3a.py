@@ -13,13 +13,16 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
 
     Args:
         targets: one-hot labels, shape [batch size, num classes].
-        outputs: predicted probabilities, shape [batch size, num classes].
+        outputs: predicted probabilities in [0, 1], shape [batch size, num classes].
+        Anything else (targets that are not one-hot, NaN) raises ValueError.
     Returns:
         The loss averaged over the batch (the data term C only, no L2 term).
         A probability of exactly 0 is moved to the smallest positive float, so
         the loss stays finite.
     """
     utils.check_same_shape(targets, outputs)
+    utils.check_one_hot(targets)
+    utils.check_probabilities(outputs)
     log_p = np.log(np.maximum(outputs, np.finfo(np.float64).tiny))
     return float(-np.sum(targets * log_p) / targets.shape[0])
 
@@ -40,9 +43,7 @@ class SoftmaxModel:
     """
 
     def __init__(self, l2_reg_lambda: float):
-        if isinstance(l2_reg_lambda, bool) or not isinstance(
-                l2_reg_lambda, (int, float, np.integer, np.floating)) or not l2_reg_lambda >= 0:
-            raise ValueError(f"l2_reg_lambda must be a number >= 0, got {l2_reg_lambda!r}")
+        utils.check_positive(l2_reg_lambda, "l2_reg_lambda", allow_zero=True)
         self.I = NUM_INPUTS
         self.num_outputs = NUM_CLASSES
         self.w = np.zeros((self.I, self.num_outputs))
@@ -52,7 +53,7 @@ class SoftmaxModel:
     def forward(self, X: np.ndarray) -> np.ndarray:
         """X: [batch size, 785] -> class probabilities [batch size, 10] (Eq. 4)."""
         utils.check_matrix(X, self.I)
-        return softmax(X @ self.w)
+        return softmax(utils.linear(X, self.w))
 
     def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
         """Set self.grad [785, 10] to dJ/dw = dC/dw + 2 * lambda * w, where dC/dw
@@ -64,7 +65,9 @@ class SoftmaxModel:
         utils.check_matrix(X, self.I)
         utils.check_same_shape(targets, outputs)
         utils.check_same_length(X, targets, "X", "targets")
-        self.grad = X.T @ (outputs - targets) / X.shape[0]
+        utils.check_probabilities(targets, "targets")  # one-hot, or soft labels
+        utils.check_probabilities(outputs)
+        self.grad = utils.input_gradient(X, outputs - targets)
         if self.l2_reg_lambda:
             self.grad += 2.0 * self.l2_reg_lambda * self.w
 

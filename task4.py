@@ -20,22 +20,22 @@ def weight_images(w: np.ndarray) -> np.ndarray:
 
 
 def plot_weights(weights: dict, path):
-    """One row of ten digit weight images per {lambda: w [785, 10]}; each row has
-    its own symmetric grey scale (mid-grey is 0), shown by its colour bar."""
-    fig, axes = plt.subplots(len(weights), 10, figsize=(11, 1.25 * len(weights) + 0.5),
-                             squeeze=False, constrained_layout=True)
-    for row, (l2_reg_lambda, w) in zip(axes, weights.items()):
+    """The ten digit weight images of each model in {lambda: w [785, 10]}: two rows
+    of five per model, each model with its own symmetric grey scale (mid-grey is
+    0, white positive, black negative) and colour bar."""
+    fig = plt.figure(figsize=(10, 4.4 * len(weights)), constrained_layout=True)
+    for panel, (l2_reg_lambda, w) in zip(fig.subfigures(len(weights), 1, squeeze=False)[:, 0],
+                                         weights.items()):
         images = weight_images(w)
         vmax = np.abs(images).max()
-        for digit, ax in enumerate(row):
+        axes = panel.subplots(2, 5)
+        for digit, ax in enumerate(axes.flat):
             im = ax.imshow(images[digit], cmap="gray", vmin=-vmax, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
-            if l2_reg_lambda == next(iter(weights)):
-                ax.set_title(str(digit))
-        row[0].set_ylabel(f"$\\lambda$ = {l2_reg_lambda:g}")
-        fig.colorbar(im, ax=list(row), shrink=0.9, pad=0.01)
-    fig.suptitle("Task 4b: weights per digit class (bias left out)")
+            ax.set_title(f"digit {digit}")
+        panel.colorbar(im, ax=axes, shrink=0.85, pad=0.02, label="weight")
+        panel.suptitle(f"$\\lambda$ = {l2_reg_lambda:g}", fontsize=15)
     return utils.save_figure(fig, path)
 
 
@@ -45,54 +45,55 @@ def main(argv=None):
     hyperparameters = dict(HYPERPARAMETERS)
     lambdas_4b = [0.0, 1.0]
     lambdas_4c = [1.0, 0.1, 0.01, 0.001]
+    if args.max_epochs:  # test-only: shorter runs
+        hyperparameters["num_epochs"] = args.max_epochs
 
-    X_train, Y_train, X_val, Y_val = load_data()
+    data = load_data()
+    lambdas = list(dict.fromkeys(lambdas_4b + lambdas_4c))  # each lambda trained once
+    print(f"Training softmax regression with lambda = {', '.join(f'{v:g}' for v in lambdas)}")
+    trained = utils.run_parallel(
+        train_softmax, [dict(l2_reg_lambda=v, hyperparameters=hyperparameters) for v in lambdas],
+        shared=data, num_workers=args.workers)
     runs, weights, val_accuracy = {}, {}, {}
-    for l2_reg_lambda in dict.fromkeys(lambdas_4b + lambdas_4c):  # each lambda trained once
-        print(f"Training softmax regression with lambda = {l2_reg_lambda}")
-        model, run, _, val_history = train_softmax(
-            l2_reg_lambda, X_train, Y_train, X_val, Y_val, hyperparameters)
-        key = repr(float(l2_reg_lambda))
-        runs[key], weights[l2_reg_lambda] = run, model.w
+    for l2_reg_lambda, (w, run, _, val_history) in zip(lambdas, trained):
+        runs[repr(float(l2_reg_lambda))], weights[l2_reg_lambda] = run, w
         val_accuracy[l2_reg_lambda] = val_history["accuracy"]
-        print(f"  validation accuracy {run['final_val_accuracy']:.4f}, stopped in epoch "
-              f"index {run['stop_epoch']}, ||w||^2 = {run['weight_norm_sq']:.3f}")
+        print(f"lambda = {l2_reg_lambda:g}: validation accuracy {run['final_val_accuracy']:.4f}, "
+              f"stopped in epoch index {run['stop_epoch']}, ||w||^2 = {run['weight_norm_sq']:.3f}")
 
     # Task 4b: weight images
     figures = {"task4b": plot_weights({lam: weights[lam] for lam in lambdas_4b},
                                       args.figures_dir / "task4b_weights.png")}
 
-    # Task 4c: validation accuracy per lambda
+    # Task 4c: validation accuracy per lambda, and lambda = 0 for reference
     fig, ax = plt.subplots(figsize=(10, 6))
     for l2_reg_lambda in lambdas_4c:
-        utils.plot_loss(val_accuracy[l2_reg_lambda], f"$\\lambda$ = {l2_reg_lambda}", ax=ax)
-    if 0.0 in val_accuracy:
-        steps, acc = zip(*val_accuracy[0.0].items())
-        ax.plot(steps, acc, color="grey", linestyle="--", linewidth=1,
-                label="$\\lambda$ = 0 (reference, task 3)")
+        utils.plot_loss(val_accuracy[l2_reg_lambda], f"$\\lambda$ = {l2_reg_lambda:g}", ax=ax,
+                        linewidth=1.4)
+    utils.plot_loss(val_accuracy[0.0], "$\\lambda$ = 0 (no regularization)", ax=ax,
+                    color="black", linestyle=(0, (4, 3)), linewidth=1.2, zorder=3)
     ax.set(ylim=(0.70, 0.95), xlabel="Number of gradient steps", ylabel="Validation accuracy",
            title="Task 4c: validation accuracy for different L2 strengths")
-    ax.legend()
+    ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     figures["task4c"] = utils.save_figure(fig, args.figures_dir / "task4c_val_accuracy.png")
 
     # Task 4e: squared L2 norm of the weights after training
     norms = [runs[repr(float(lam))]["weight_norm_sq"] for lam in lambdas_4c]
-    fig, ax = plt.subplots(figsize=(10, 6))
+    fig, ax = plt.subplots(figsize=(10, 5))
     ax.plot(lambdas_4c, norms, "o-")
     for lam, norm in zip(lambdas_4c, norms):
         ax.annotate(f"{norm:.3g}", (lam, norm), textcoords="offset points", xytext=(6, 6))
     ax.set_xscale("log")
-    ax.margins(x=0.08, y=0.08)
-    ax.set_xticks(lambdas_4c, [str(lam) for lam in lambdas_4c])
+    ax.margins(x=0.08, y=0.12)
+    ax.set_xticks(lambdas_4c, [f"{lam:g}" for lam in lambdas_4c])
     ax.set(xlabel="$\\lambda$ (log scale)", ylabel="$\\|w\\|^2$ after training",
            title="Task 4e: squared L2 norm of the weights against $\\lambda$")
     ax.grid(alpha=0.3)
     figures["task4e"] = utils.save_figure(fig, args.figures_dir / "task4e_weight_norm.png")
 
     results = dict(hyperparameters=hyperparameters, lambdas_4b=lambdas_4b,
-                   lambdas_4c=lambdas_4c, runs=runs,
-                   figures={k: str(v) for k, v in figures.items()})
+                   lambdas_4c=lambdas_4c, runs=runs, figures=utils.figure_record(figures))
     utils.write_json(args.results_dir / "task4.json", results)
     utils.show_or_close(args.show)
     return results

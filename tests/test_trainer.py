@@ -122,7 +122,7 @@ def test_batch_loader_rejects_different_lengths():
 
 def test_trainer_rejects_bad_settings():
     X = np.zeros((10, 1))
-    with pytest.raises(ValueError, match="batch_size .* larger than the training set"):
+    with pytest.raises(ValueError, match=r"batch_size \(11\) is larger than the data set"):
         BaseTrainer(StepModel(), 0.1, 11, False, X, X, X, X)
-    with pytest.raises(ValueError, match="learning_rate must be a positive number, got 0"):
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got 0"):
         BaseTrainer(StepModel(), 0, 2, False, X, X, X, X)
