@@ -157,3 +157,21 @@ def test_math_writer_gaps_are_bridged(tmp_path, tex, typst, absent):
     body = path.read_text(encoding="utf-8").split("Text", 1)[1]
     assert typst in body
     assert absent not in body
+
+
+def test_math_environment_without_dollars_is_math(tmp_path):
+    """Jupyter renders \\begin{align} without $$; so must the PDF."""
+    markdown = "Before\n\n\\begin{align}\na &= b \\; c \\\\\nd &= e\n\\end{align}\n\nAfter\n"
+    typ = build_report.to_typst(markdown, "T", tmp_path).read_text(encoding="utf-8")
+    assert "$ a & = b thick c\\\nd & = e $" in typ
+
+
+@pytest.mark.parametrize("markdown, named", [
+    ("Some \\textbf{bold} text.", "\\textbf{bold}"),
+    ("\\begin{itemize}\n\\item a\n\\end{itemize}\n", "\\begin{itemize}"),
+    ("A <b>bold</b> word.", "<b>"),
+])
+def test_raw_tex_or_html_fails_and_is_named(tmp_path, markdown, named):
+    """The Typst writer would drop them without a word."""
+    with pytest.raises(build_report.BuildError, match=re.escape(named)):
+        build_report.to_typst(markdown, "T", tmp_path)

@@ -38,9 +38,10 @@ from nbconvert import MarkdownExporter
 REPO = Path(__file__).resolve().parents[1]
 FIGURES_DIR = "report_files"  # the figures of the notebook's outputs, inside the build folder
 # Markdown as pandoc reads it: an image alone in a paragraph is not turned into a figure
-# (that would print its alt text "png" as a caption), and raw TeX or HTML is kept as
-# visible text instead of being dropped without notice by the Typst writer.
-PANDOC_FROM = "markdown-implicit_figures-raw_tex-raw_html"
+# (that would print its alt text "png" as a caption), and \(x\) and \[x\] are math, as in
+# Jupyter. report_filter.lua deals with raw TeX and HTML.
+PANDOC_FROM = "markdown-implicit_figures+tex_math_single_backslash"
+PANDOC_FILTER = Path(__file__).with_name("report_filter.lua")
 # Typst set-up added to pandoc's default template: long tables may continue on the next
 # page instead of leaving a gap.
 TYPST_HEADER = """\
@@ -49,14 +50,13 @@ TYPST_HEADER = """\
 # Three gaps of pandoc's TeX-to-Typst math writer (texmath), bridged inside the equations
 # of its output by fix_math():
 # - math spaces other than \, \: \quad \qquad come out rounded down to whole ems (\; as 0em,
-#   \! as -1em). The filter math_spaces.lua hands them to the writer as placeholders, which
-#   are replaced by these exact Typst spaces.
+#   \! as -1em). report_filter.lua hands them to the writer as placeholders, which are
+#   replaced by these exact Typst spaces.
 # - \big( \Big( \bigg( \Bigg( come out as a scaled text glyph, which overlaps its neighbours
 #   (and \big\| becomes the word "parallel"); they become Typst's stretch(), which draws the
 #   font's own larger delimiter.
 # - the bar of |z| (also \vert, \lvert, \rvert) comes out as a spaced relation, | z |; it
 #   becomes an ordinary symbol, as in TeX.
-SPACES_FILTER = Path(__file__).with_name("math_spaces.lua")
 MATH_SPACES = {"thick": ("\\;", "thick"), "negthin": ("\\!", "#h(-1em/6)"),
                "en": ("\\enspace", "#h(0.5em)")}  # placeholder: (TeX, Typst)
 SPACE_PLACEHOLDER = re.compile(r'upright\("TYPSTSPACE(\w+)"\)')
@@ -237,14 +237,14 @@ def to_typst(markdown, title, build_dir):
                                            encoding="utf-8")  # JSON is valid YAML
     (build_dir / "header.typ").write_text(TYPST_HEADER, encoding="utf-8")
     command = [pypandoc.get_pandoc_path(), "--from", PANDOC_FROM, "--to", "typst",
-               "--standalone", "--fail-if-warnings", "--lua-filter", str(SPACES_FILTER),
+               "--standalone", "--fail-if-warnings", "--lua-filter", str(PANDOC_FILTER),
                "--metadata-file", str(build_dir / "report.yaml"),
                "--include-in-header", str(build_dir / "header.typ"), str(source)]
     result = subprocess.run(command, capture_output=True, text=True, encoding="utf-8")
     errors = pandoc_errors(result.stderr, markdown)
     if result.returncode != 0 or errors:
-        raise BuildError("\n".join(errors) or f"pandoc failed ({result.returncode}):\n"
-                                               f"{result.stderr}")
+        detail = result.stderr.split("stack traceback:")[0].strip()  # a filter's error
+        raise BuildError("\n".join(errors) or f"pandoc failed ({result.returncode}): {detail}")
     target = build_dir / "report.typ"
     target.write_text(fix_math(result.stdout), encoding="utf-8")
     return target
