@@ -3,6 +3,11 @@ descent, shuffling and early stopping.
 
 Writes figures/task3b_loss.png, figures/task3c_accuracy.png and results/task3.json.
 """
+import json
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
 import utils
@@ -89,6 +94,52 @@ def train_softmax(X_train, Y_train, X_val, Y_val, l2_reg_lambda: float,
     return model.w, summary, train_history, val_history
 
 
+# The files whose code computes a softmax run: a saved run is reused only if these,
+# the settings, the data and the libraries are the same (utils.fingerprint).
+RUN_SOURCES = ("task2a.py", "task3a.py", "task3.py", "trainer.py", "utils.py")
+
+
+def save_run(path, hyperparameters: dict, w, run: dict, val_history: dict) -> None:
+    """Save a finished run (weights, summary, validation history) with its fingerprint,
+    atomically, so task 4 can reuse it instead of training the same model again."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, fingerprint=utils.fingerprint(hyperparameters, RUN_SOURCES), w=w,
+                     run=json.dumps(run), val_history=json.dumps(
+                         {kind: list(h.items()) for kind, h in val_history.items()}))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_run(path, hyperparameters: dict, X_train, Y_train, X_val, Y_val):
+    """The run saved by save_run, if it is the one train_softmax would compute now:
+    (w, summary, val_history), else None. Checked twice: the fingerprint must match,
+    and the saved weights must reproduce the saved validation loss and accuracy."""
+    try:
+        with np.load(path) as saved:
+            if str(saved["fingerprint"]) != utils.fingerprint(hyperparameters, RUN_SOURCES):
+                return None
+            w, run = saved["w"], json.loads(str(saved["run"]))
+            val_history = {kind: {int(step): value for step, value in pairs}
+                           for kind, pairs in json.loads(str(saved["val_history"])).items()}
+    except (OSError, KeyError, ValueError):
+        return None
+    model = SoftmaxModel(hyperparameters["l2_reg_lambda"])
+    model.w = w
+    trainer = SoftmaxTrainer(model, hyperparameters["learning_rate"],
+                             hyperparameters["batch_size"], True, X_train, Y_train, X_val, Y_val)
+    with utils.one_blas_thread():
+        val_loss, val_accuracy = trainer.evaluate(X_val, Y_val)
+    if (val_loss, val_accuracy) != (run["final_val_loss"], run["final_val_accuracy"]):
+        return None
+    return w, run, val_history
+
+
 def main(argv=None):
     """Tasks 3b-3d: train softmax regression; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
@@ -97,9 +148,10 @@ def main(argv=None):
         hyperparameters["num_epochs"] = args.max_epochs
 
     X_train, Y_train, X_val, Y_val = load_data()
-    _, run, train_history, val_history = train_softmax(
+    w, run, train_history, val_history = train_softmax(
         X_train, Y_train, X_val, Y_val, hyperparameters["l2_reg_lambda"], hyperparameters)
     print_summary("softmax", run)
+    save_run(args.results_dir / "task3_run.npz", hyperparameters, w, run, val_history)
 
     # Tasks 3b and 3c: loss and accuracy
     loss_path, accuracy_path = utils.plot_run(

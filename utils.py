@@ -479,6 +479,21 @@ def split_shapes(X_train, Y_train, X_val, Y_val) -> dict:
                 X_val=list(X_val.shape), Y_val=list(Y_val.shape))
 
 
+def fingerprint(settings: dict, source_files) -> str:
+    """SHA-256 over everything a seeded training run depends on: its settings, the
+    source code that computes it, the data (the MNIST MD5s that mnist.load checks)
+    and the numerical libraries (NumPy, its BLAS and the CPU kernel BLAS chose)."""
+    blas = [{key: info.get(key) for key in ("internal_api", "version", "architecture")}
+            for info in _BLAS.info() if info.get("user_api") == "blas"]
+    digest = hashlib.sha256(json.dumps(
+        [settings, mnist.MD5, np.__version__, blas, sys.version], sort_keys=True,
+        default=str).encode())
+    here = Path(__file__).resolve().parent
+    for name in sorted(source_files):
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return digest.hexdigest()
+
+
 def write_json(path, data) -> Path:
     """Write data as JSON atomically (temp file in the same folder, then rename).
     NaN and infinities raise ValueError: they are no valid JSON for other readers."""
