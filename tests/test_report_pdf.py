@@ -37,14 +37,17 @@ def built(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pages(built):
+def reader(built):
+    return PdfReader(built[0])
+
+
+@pytest.fixture(scope="module")
+def pages(reader):
     """The NFKC-normalised text of every page (math italic letters become plain ones)."""
-    reader = PdfReader(built[0])
     return [unicodedata.normalize("NFKC", page.extract_text()) for page in reader.pages]
 
 
-def test_page_size_and_count(built):
-    reader = PdfReader(built[0])
+def test_page_size_and_count(reader):
     assert 6 <= len(reader.pages) <= 30
     for page in reader.pages:
         size = (float(page.mediabox.width), float(page.mediabox.height))
@@ -74,8 +77,7 @@ def test_math_is_rendered_not_raw_tex(pages):
     assert not leftovers, leftovers  # \frac, \lambda, \hat, \begin, ...
 
 
-def test_figures_full_width_without_alt_text_captions(built, pages):
-    reader = PdfReader(built[0])
+def test_figures_full_width_without_alt_text_captions(built, reader, pages):
     assert sum(len(page.images) for page in reader.pages) == 8  # one per figure
     typ = (built[1] / "report.typ").read_text(encoding="utf-8")
     images = re.findall(r"image\(\"[^\"]+\"(.*?)\)", typ)
@@ -93,8 +95,7 @@ def test_tables_and_numbers(pages):
     assert "epoch index 27" in text  # planted stop epoch, read from the results
 
 
-def test_only_fonts_built_into_typst(built):
-    reader = PdfReader(built[0])
+def test_only_fonts_built_into_typst(reader):
     fonts = set()
     for page in reader.pages:
         for font in page["/Resources"].get("/Font", {}).values():

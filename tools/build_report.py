@@ -96,6 +96,8 @@ def section_of(nb, index):
 
 def execute(nb, workdir, timeout):
     """Run every cell in `workdir`; on an error raise BuildError naming the cell."""
+    if not any(cell.cell_type == "code" for cell in nb.cells):
+        return  # nothing to run: no kernel needed
     client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(workdir)}})
     try:
         client.execute()
