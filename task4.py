@@ -62,7 +62,8 @@ def main(argv=None):
     print(f"Training softmax regression with lambda = {', '.join(f'{v:g}' for v in to_train)}")
     trained = dict(zip(to_train, utils.run_parallel(
         train_softmax, [dict(l2_reg_lambda=v, hyperparameters=hyperparameters) for v in to_train],
-        shared=data, num_workers=args.workers)), **reused)
+        shared=data, num_workers=args.workers)))
+    trained.update(reused)
     runs, weights, val_accuracy = {}, {}, {}
     for l2_reg_lambda in lambdas:
         w, run, _, val_history = trained[l2_reg_lambda]
@@ -102,8 +103,16 @@ def main(argv=None):
     ax.grid(alpha=0.3)
     figures["task4e"] = utils.save_figure(fig, args.figures_dir / "task4e_weight_norm.png")
 
+    # How much the validation accuracy of one run moves by itself near its end: over
+    # the last validations, the window early stopping watched. A difference between
+    # two lambdas smaller than this is noise, not an effect.
+    window = hyperparameters["early_stopping_patience"] + 1
+    swing = {repr(float(lam)): float(np.ptp(list(history.values())[-window:]))
+             for lam, history in val_accuracy.items()}
     results = dict(hyperparameters=hyperparameters, lambdas_4b=lambdas_4b,
-                   lambdas_4c=lambdas_4c, runs=runs, figures=utils.figure_record(figures))
+                   lambdas_4c=lambdas_4c, runs=runs,
+                   val_accuracy_swing=dict(last_validations=window, by_lambda=swing),
+                   figures=utils.figure_record(figures))
     utils.write_json(args.results_dir / "task4.json", results)
     utils.show_or_close(args.show)
     return results

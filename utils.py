@@ -396,7 +396,7 @@ def plot_loss(loss_dict: dict, label: str = None, npoints_to_average: int = 1,
     windows = values[:m * n].reshape(m, n)
     centers = steps[:m * n].reshape(m, n)[:, n // 2]
     mean, std = windows.mean(axis=1), windows.std(axis=1)
-    ax.plot(centers, mean, label=f"{label} (mean of each {n} steps)", **plot_kwargs)
+    ax.plot(centers, mean, label=f"{label}, mean of each {n} steps", **plot_kwargs)
     if plot_variance:
         ax.fill_between(centers, mean - std, mean + std, alpha=0.2,
                         label=f"{label} (+-1 std over {n} steps)")
@@ -404,27 +404,29 @@ def plot_loss(loss_dict: dict, label: str = None, npoints_to_average: int = 1,
 
 def plot_run(train_history: dict, val_history: dict, best_step: int, steps_per_epoch: int,
              titles, loss_ylim, accuracy_ylim, loss_path, accuracy_path):
-    """The two figures of one training run, saved as PNG: the loss (training loss per
-    batch and per epoch, validation loss) and the accuracy (training and validation).
-    A dotted line marks best_step, whose weights the model keeps. titles holds the
-    titles of the two figures. Returns (loss_path, accuracy_path)."""
+    """The two figures of one training run, saved as PNG: the loss (the training loss of
+    every batch, its mean over each epoch, the validation loss) and the accuracy
+    (training and validation). A dashed line marks best_step, whose weights the model
+    keeps. titles holds the titles of the two figures. Returns (loss_path, accuracy_path)."""
     paths = []
     for kind, title, ylim, path in (("loss", titles[0], loss_ylim, loss_path),
                                     ("accuracy", titles[1], accuracy_ylim, accuracy_path)):
-        fig, ax = plt.subplots(figsize=(10, 6))
+        fig, ax = plt.subplots(figsize=(10, 5.5))
         if kind == "loss":
-            plot_loss(train_history["loss"], "Training loss per batch", ax=ax,
-                      color="tab:blue", alpha=0.25, linewidth=0.7)
-            plot_loss(train_history["loss"], "Training loss", npoints_to_average=steps_per_epoch,
-                      plot_variance=False, ax=ax, color="tab:blue")
+            plot_loss(train_history["loss"], "training loss of each batch", ax=ax,
+                      color="tab:blue", alpha=0.45, linewidth=0.6)
+            plot_loss(train_history["loss"], "training loss", npoints_to_average=steps_per_epoch,
+                      plot_variance=False, ax=ax, color="navy", linewidth=2)
         else:
-            plot_loss(train_history["accuracy"], "Training accuracy", ax=ax, color="tab:blue")
-        plot_loss(val_history[kind], f"Validation {kind}", ax=ax, color="tab:orange")
-        ax.axvline(best_step, color="grey", linestyle=":", linewidth=1.2,
-                   label="lowest validation loss (weights kept)")
+            plot_loss(train_history["accuracy"], "training accuracy", ax=ax, color="tab:blue",
+                      linewidth=1.6)
+        plot_loss(val_history[kind], f"validation {kind}", ax=ax, color="tab:orange",
+                  linewidth=1.6)
+        ax.axvline(best_step, color="black", linestyle="--", linewidth=1.4,
+                   label=f"lowest validation loss (step {best_step}, weights kept)")
         ax.set(ylim=ylim, xlabel="Number of gradient steps",
                ylabel="Cross-entropy loss" if kind == "loss" else "Accuracy", title=title)
-        ax.legend()
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
         ax.grid(alpha=0.3)
         paths.append(save_figure(fig, path))
     return tuple(paths)
