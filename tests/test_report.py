@@ -1,6 +1,7 @@
 """Tests for report.ipynb: structure of the committed notebook, and a full run of it
 against a small synthetic results tree (so the numbers in the text are provably read
 from results/*.json and not typed in)."""
+import hashlib
 import json
 import re
 import sys
@@ -30,13 +31,13 @@ FIGURE_SECTIONS = ["Task 2b", "Task 2c", "Task 2e", "Task 3b", "Task 3c",
 # Distinctive values planted in the synthetic results; none is a "real" number.
 NO_SHUFFLE_STOP_EPOCH = 27
 SOFTMAX_VAL_ACCURACY = 0.9123
-JITTER_NO_SHUFFLE = 0.00731
+SPIKE_RATIO_MEDIAN = 1.87
 NORMS = {0.0: 873.21, 0.001: 412.34, 0.01: 95.67, 0.1: 12.345, 1.0: 1.2345}
 
 
 def make_run(shuffle, l2_reg_lambda, train_loss, val_loss, train_acc, val_acc,
              stop_epoch, steps_per_epoch, weight_norm_sq, early_stopped=True):
-    """One RUN entry of the results schema."""
+    """One RUN entry of the results schema (trainer.BaseTrainer.summary())."""
     stop_step = (stop_epoch + 1) * steps_per_epoch - 7
     return {
         "shuffle": shuffle, "l2_reg_lambda": l2_reg_lambda,
@@ -45,8 +46,13 @@ def make_run(shuffle, l2_reg_lambda, train_loss, val_loss, train_acc, val_acc,
         "early_stopped": early_stopped, "stop_epoch": stop_epoch,
         "epochs_trained": stop_epoch + 1,
         "stop_step": stop_step, "best_step": stop_step - 60, "num_steps": stop_step + 1,
-        "weight_norm_sq": weight_norm_sq,
+        "steps_per_epoch": steps_per_epoch, "weight_norm_sq": weight_norm_sq,
     }
+
+
+def spike_pair(seed, no_shuffle, shuffle):
+    return {"seed": seed, "first_step": 66, "last_step": 600, "num_validations": 90,
+            "no_shuffle": no_shuffle, "shuffle": shuffle}
 
 
 def save_png(path, title):
@@ -74,9 +80,19 @@ def write_results_tree(root):
                                    NO_SHUFFLE_STOP_EPOCH, 31, 10.5),
             "shuffle": make_run(True, 0.0, 0.0734, 0.0689, 0.9743, 0.9779, 13, 31, 9.8),
         },
-        "val_accuracy_jitter": {"no_shuffle": JITTER_NO_SHUFFLE, "shuffle": 0.00217},
         "shuffle_seed_study": {"seeds": [0, 1, 2, 3], "stop_epochs": [13, 29, 17, 21],
+                               "best_steps": [300, 800, 450, 560],
                                "final_val_accuracy": [0.9779, 0.9801, 0.9770, 0.9786]},
+        "spike_study": {
+            "warm_up_epochs": 2, "validation_every": 6,
+            "pairs": [spike_pair(0, 0.004, 0.002), spike_pair(1, 0.0033, 0.0011),
+                      spike_pair(2, 0.0035, 0.0021), spike_pair(3, 0.0031, 0.0019)],
+            "ratio_median": SPIKE_RATIO_MEDIAN, "ratio_min": 1.63, "ratio_max": 3.0,
+            "seeds_less_spiky": 4,
+            "largest_drops_no_shuffle": [
+                {"step": step, "drop": 0.03, "batch_index": 11, "share_of_twos": 0.4375}
+                for step in (135, 321, 507)],
+            "share_of_twos_overall": 0.4816, "share_of_twos_batches": [0.39, 0.53]},
         "figures": {"task2b": "figures/task2b_loss.png",
                     "task2c": "figures/task2c_accuracy.png",
                     "task2e": "figures/task2e_shuffle.png"},
@@ -101,15 +117,20 @@ def write_results_tree(root):
         "runs": {repr(float(lmbda)): make_run(True, lmbda, 0.3, 0.33, tr, va, 30, 156,
                                               NORMS[lmbda])
                  for lmbda, (tr, va) in accuracies.items()},
+        "val_accuracy_swing": {"last_validations": 11,
+                               "by_lambda": {"0.0": 0.0024, "0.001": 0.003, "0.01": 0.0051,
+                                             "0.1": 0.0063, "1.0": 0.0635}},
         "figures": {"task4b": "figures/task4b_weights.png",
                     "task4c": "figures/task4c_val_accuracy.png",
                     "task4e": "figures/task4e_weight_norm.png"},
     }
     (root / "results").mkdir(parents=True, exist_ok=True)
     for name, results in (("task2", task2), ("task3", task3), ("task4", task4)):
-        (root / "results" / f"{name}.json").write_text(json.dumps(results, indent=2))
         for key, rel_path in results["figures"].items():
             save_png(root / rel_path, key)
+            digest = hashlib.sha256((root / rel_path).read_bytes()).hexdigest()
+            results["figures"][key] = {"path": rel_path, "sha256": digest}
+        (root / "results" / f"{name}.json").write_text(json.dumps(results, indent=2))
     return root
 
 
@@ -209,11 +230,12 @@ def test_numbers_are_read_from_the_results(executed):
     assert f"{NO_SHUFFLE_STOP_EPOCH + 1}th epoch" in text
     assert "4005" in text and "20000" in text  # shapes in 2a / 3a
     assert f"{SOFTMAX_VAL_ACCURACY:.4f}" in text  # Task 3c/3d
-    assert f"{JITTER_NO_SHUFFLE:.5f}" in text  # Task 2e
+    assert f"factor of {SPIKE_RATIO_MEDIAN:.2f} in the median" in text  # Task 2e
+    assert "steps 135, 321 and 507, 186 steps apart" in text  # Task 2e: the drops
     for value in NORMS.values():  # Task 4e table
-        assert f"{value:.3f}" in text
+        assert f"{value:.3g}" in text
     assert "1.88 percentage points" in text  # Task 3d: train/val gap, 0.9311 - 0.9123
-    assert "13, 29, 17, 21 (median 19, from 13 to 29)" in text  # Task 2d: shuffle seeds
+    assert "13, 29, 17, 21 (median 19)" in text  # Task 2d: shuffle seeds
 
 
 def test_every_figure_section_shows_an_image(executed):
@@ -252,7 +274,8 @@ def test_unusual_results_still_render(tmp_path, committed):
         path.write_text(json.dumps(results))
     nb = execute(nbformat.from_dict(json.loads(json.dumps(committed))), root)
     text = "\n".join(output_text(c) for c in nb.cells if c.cell_type == "code")
-    assert "did not trigger" in text
+    assert "does not trigger" in text
+    assert "larger without shuffling for 3 of the 4 seeds" in text
     assert "No clear sign of overfitting" in text
     assert "does not fall at every step" in text
 
@@ -260,7 +283,7 @@ def test_unusual_results_still_render(tmp_path, committed):
 def _unusual_task2(results):
     for run in results["runs"].values():
         run["early_stopped"] = False
-    results["val_accuracy_jitter"] = {"no_shuffle": 0.001, "shuffle": 0.0}
+    results["spike_study"]["seeds_less_spiky"] = 3
 
 
 def _unusual_task3(results):
@@ -274,3 +297,21 @@ def _unusual_task4(results):
     results["runs"]["0.001"]["final_train_accuracy"] = 0.99
     results["runs"]["0.01"]["weight_norm_sq"] = 500.0
     results["runs"]["1.0"]["weight_norm_sq"] = 0.0
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete"])
+def test_a_figure_from_another_run_stops_the_report(tmp_path, committed, tamper):
+    """The report shows a figure only if it is the file its results JSON was written with."""
+    root = write_results_tree(tmp_path)
+    figure = root / "figures" / "task3c_accuracy.png"
+    if tamper == "edit":
+        save_png(figure, "a different run")
+    else:
+        figure.unlink()
+    nb = nbformat.from_dict(json.loads(json.dumps(committed)))
+    with pytest.raises(CellExecutionError) as info:
+        execute(nb, root)
+    message = str(info.value)
+    assert "task3c_accuracy.png" in message and "python task3.py" in message
+    if tamper == "edit":
+        assert "SHA-256" in message
