@@ -89,6 +89,10 @@ def mean_abs_change(history: dict, steps) -> float:
 def main(argv=None):
     """Tasks 2b-2e: train without and with shuffling; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
+    results_path = args.results_dir / "task2.json"
+    # No results file while the figures are being rewritten: an interrupted run leaves
+    # none behind, so neither make nor the report can pair old numbers with new figures.
+    results_path.unlink(missing_ok=True)
     # Hyperparameters (as given in the assignment)
     hyperparameters = dict(num_epochs=500, learning_rate=0.05, batch_size=128,
                            early_stopping_patience=10, seed=0)
@@ -187,7 +191,7 @@ def main(argv=None):
         spike_study=spike_study,
         figures=utils.figure_record(figures),
     )
-    utils.write_json(args.results_dir / "task2.json", results)
+    utils.write_json(results_path, results)
     utils.show_or_close(args.show)
     return results
 

@@ -143,6 +143,10 @@ def load_run(path, hyperparameters: dict, X_train, Y_train, X_val, Y_val):
 def main(argv=None):
     """Tasks 3b-3d: train softmax regression; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
+    results_path = args.results_dir / "task3.json"
+    # No results file while the figures are being rewritten: an interrupted run leaves
+    # none behind, so neither make nor the report can pair old numbers with new figures.
+    results_path.unlink(missing_ok=True)
     hyperparameters = dict(HYPERPARAMETERS, l2_reg_lambda=0.0)
     if args.max_epochs:  # test-only: a shorter run
         hyperparameters["num_epochs"] = args.max_epochs
@@ -169,7 +173,7 @@ def main(argv=None):
         train_val_loss_gap=run["final_val_loss"] - run["final_train_loss"],
         figures=utils.figure_record({"task3b": loss_path, "task3c": accuracy_path}),
     )
-    utils.write_json(args.results_dir / "task3.json", results)
+    utils.write_json(results_path, results)
     utils.show_or_close(args.show)
     return results
 

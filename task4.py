@@ -42,6 +42,10 @@ def plot_weights(weights: dict, path):
 def main(argv=None):
     """Tasks 4b, 4c and 4e: one model per lambda; write figures and results."""
     args = utils.script_args(__doc__.splitlines()[0], argv)
+    results_path = args.results_dir / "task4.json"
+    # No results file while the figures are being rewritten: an interrupted run leaves
+    # none behind, so neither make nor the report can pair old numbers with new figures.
+    results_path.unlink(missing_ok=True)
     hyperparameters = dict(HYPERPARAMETERS)
     lambdas_4b = [0.0, 1.0]
     lambdas_4c = [1.0, 0.1, 0.01, 0.001]
@@ -113,7 +117,7 @@ def main(argv=None):
                    lambdas_4c=lambdas_4c, runs=runs,
                    val_accuracy_swing=dict(last_validations=window, by_lambda=swing),
                    figures=utils.figure_record(figures))
-    utils.write_json(args.results_dir / "task4.json", results)
+    utils.write_json(results_path, results)
     utils.show_or_close(args.show)
     return results
 
