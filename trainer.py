@@ -128,6 +128,7 @@ class BaseTrainer:
                         if global_step % num_steps_per_val == 0:
                             val_loss, accuracy_train, accuracy_val = self.validation_step()
                             self._check_finite(val_loss, "validation loss", global_step, epoch)
+                            self._check_weights(global_step, epoch)
                             train_history["accuracy"][global_step] = accuracy_train
                             val_history["loss"][global_step] = val_loss
                             val_history["accuracy"][global_step] = accuracy_val
@@ -163,11 +164,20 @@ class BaseTrainer:
         if not np.isfinite(value):
             raise self._diverged(f"the {what} became {value}", step, epoch)
 
+    def _check_weights(self, step: int, epoch: int) -> None:
+        """At each validation: weights so large that ||w||^2 overflows have diverged."""
+        try:
+            np.sum(self.model.w ** 2)
+        except FloatingPointError:
+            largest = float(np.max(np.abs(self.model.w)))
+            raise self._diverged(f"the weights grew to {largest:.3g}, so large that ||w||^2 "
+                                 "overflows", step, epoch) from None
+
     def _diverged(self, what: str, step: int, epoch: int) -> TrainingDiverged:
         return TrainingDiverged(
             f"Training diverged at global step {step} (epoch index {epoch}): {what}, with "
             f"learning rate {self.learning_rate:g}. Try a smaller learning rate "
-            f"(for example {self.learning_rate / 10:g}).")
+            f"(for example {self.learning_rate / 10:g}), or weaker regularization.")
 
     def summary(self) -> dict:
         """Where training stopped, the final losses and accuracies on the whole sets
