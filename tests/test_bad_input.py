@@ -1,9 +1,14 @@
 """Bad inputs to the public functions fail loudly, with a message that names
 both what was expected and what was given; tiny data sets train; shuffled
 training is reproducible from its seed."""
+import re
+import warnings
+
 import numpy as np
 import pytest
 
+import task2
+import task3
 import utils
 from task2 import LogisticTrainer
 from task2a import BinaryModel, pre_process_images
@@ -11,6 +16,7 @@ from task2a import cross_entropy_loss as binary_loss
 from task3 import SoftmaxTrainer
 from task3a import SoftmaxModel, one_hot_encode
 from task3a import cross_entropy_loss as softmax_loss
+from trainer import TrainingDiverged
 
 
 def inputs(num_rows, num_columns=785):
@@ -205,3 +211,230 @@ def test_shuffled_training_is_reproducible_from_its_seed(kind):
     train_c, val_c, w_c = shuffled_run(kind, seed=8)
     assert train_c["loss"] != train_a["loss"]
     assert not np.array_equal(w_c, w_a)
+
+
+# ------------------------------------------------------------------ no silent wrong number
+# One row per bad value: the error, and a regex that must find the argument's name,
+# the bad value and where it is (the index of the entry, for arrays).
+def with_entry(array, index, value):
+    array = np.array(array, dtype=np.float64)
+    array[index] = value
+    return array
+
+
+def images(index=None, value=None):
+    X = np.full((3, 784), 128.0)
+    if index is not None:
+        X[index] = value
+    return X
+
+
+def logistic_trainer_with(**data):
+    """A LogisticTrainer on 10 training and 4 validation rows, with `data` replaced."""
+    arrays = dict(X_train=inputs(10), Y_train=binary_targets(10), X_val=inputs(4),
+                  Y_val=binary_targets(4))
+    arrays.update(data)
+    return LogisticTrainer(BinaryModel(), 0.1, 2, False, *arrays.values())
+
+
+def softmax_trainer_with(**data):
+    arrays = dict(X_train=inputs(10), Y_train=one_hot(10), X_val=inputs(4), Y_val=one_hot(4))
+    arrays.update(data)
+    return SoftmaxTrainer(SoftmaxModel(0.0), 0.1, 2, True, *arrays.values())
+
+
+def two_ones_in_row(num_rows, row):
+    Y = one_hot(num_rows)
+    Y[row, (np.argmax(Y[row]) + 1) % 10] = 1.0
+    return Y
+
+
+NO_SILENT_WRONG_NUMBER = [
+    # a NaN or infinite pixel
+    case("pre_process-nan-pixel", lambda: pre_process_images(images((1, 7), np.nan)),
+         ValueError, r"X \(images\) must be finite, got nan at index \(1, 7\)"),
+    case("pre_process-inf-pixel", lambda: pre_process_images(images((2, 0), np.inf)),
+         ValueError, r"X \(images\) must be finite, got inf at index \(2, 0\)"),
+    case("pre_process-minus-inf-pixel", lambda: pre_process_images(images((0, 783), -np.inf)),
+         ValueError, r"X \(images\) must be finite, got -inf at index \(0, 783\)"),
+    # binary targets of 2
+    case("binary-loss-target-2", lambda: binary_loss(np.array([[1], [2], [0]]), half(3)),
+         ValueError, r"targets must be binary labels \(entries 0 or 1\), got 2 at index \(1, 0\)"),
+    case("binary-accuracy-target-2",
+         lambda: task2.binary_accuracy(np.array([[0], [1], [2]]), half(3)),
+         ValueError, r"targets must be binary labels \(entries 0 or 1\), got 2 at index \(2, 0\)"),
+    case("logistic-trainer-Y_train-2",
+         lambda: logistic_trainer_with(Y_train=with_entry(binary_targets(10), (6, 0), 2)),
+         ValueError, r"Y_train must be binary labels \(entries 0 or 1\), got 2\.0 at index \(6, 0\)"),
+    case("logistic-trainer-Y_val-2",
+         lambda: logistic_trainer_with(Y_val=np.array([[0], [1], [2], [1]])),
+         ValueError, r"Y_val must be binary labels \(entries 0 or 1\), got 2 at index \(2, 0\)"),
+    # a probability of 1.5 or NaN
+    case("binary-loss-probability-1.5",
+         lambda: binary_loss(binary_targets(3), with_entry(half(3), (2, 0), 1.5)),
+         ValueError, r"outputs must be probabilities in \[0, 1\], got 1\.5 at index \(2, 0\)"),
+    case("binary-loss-probability-nan",
+         lambda: binary_loss(binary_targets(3), with_entry(half(3), (1, 0), np.nan)),
+         ValueError, r"outputs must be finite, got nan at index \(1, 0\)"),
+    case("softmax-loss-probability-1.5",
+         lambda: softmax_loss(one_hot(3), with_entry(half(3, 10), (1, 4), 1.5)),
+         ValueError, r"outputs must be probabilities in \[0, 1\], got 1\.5 at index \(1, 4\)"),
+    case("softmax-loss-probability-nan",
+         lambda: softmax_loss(one_hot(3), with_entry(half(3, 10), (2, 9), np.nan)),
+         ValueError, r"outputs must be finite, got nan at index \(2, 9\)"),
+    # targets that are not one-hot
+    case("softmax-loss-two-ones", lambda: softmax_loss(two_ones_in_row(4, 2), half(4, 10)),
+         ValueError, r"targets must be one-hot \(exactly one 1 per row\), got 2 ones in row 2"),
+    case("softmax-loss-no-one",
+         lambda: softmax_loss(with_entry(one_hot(4), (1, 1), 0.0), half(4, 10)),
+         ValueError, r"targets must be one-hot \(exactly one 1 per row\), got 0 ones in row 1"),
+    case("softmax-loss-half", lambda: softmax_loss(with_entry(one_hot(4), (3, 3), 0.5),
+                                                   half(4, 10)),
+         ValueError, r"targets must be one-hot \(entries 0 or 1\), got 0\.5 at index \(3, 3\)"),
+    case("softmax-loss-labels-not-encoded",
+         lambda: softmax_loss(np.array([[3], [1]]), half(2, 10)),
+         ValueError, r"targets shape \(2, 1\) does not match outputs shape \(2, 10\)"),
+    case("multiclass-accuracy-two-ones",
+         lambda: task3.multiclass_accuracy(two_ones_in_row(5, 4), half(5, 10)),
+         ValueError, r"targets must be one-hot \(exactly one 1 per row\), got 2 ones in row 4"),
+    case("softmax-calculate-accuracy-two-ones",
+         lambda: task3.calculate_accuracy(inputs(3), two_ones_in_row(3, 1),
+                                                        SoftmaxModel(0.0)),
+         ValueError, r"targets must be one-hot \(exactly one 1 per row\), got 2 ones in row 1"),
+    case("softmax-trainer-Y_train-two-ones",
+         lambda: softmax_trainer_with(Y_train=two_ones_in_row(10, 8)),
+         ValueError, r"Y_train must be one-hot \(exactly one 1 per row\), got 2 ones in row 8"),
+    case("softmax-trainer-Y_train-labels",
+         lambda: softmax_trainer_with(Y_train=np.arange(10).reshape(-1, 1)),
+         ValueError, r"Y_train must have shape \[N, 10\], got \(10, 1\)"),
+    # learning rate, lambda and patience that are not numbers in range
+    case("learning-rate-inf", lambda: logistic_trainer(learning_rate=np.inf),
+         ValueError, r"learning_rate must be a finite number > 0, got inf"),
+    case("learning-rate-nan", lambda: logistic_trainer(learning_rate=float("nan")),
+         ValueError, r"learning_rate must be a finite number > 0, got nan"),
+    case("l2-lambda-inf", lambda: SoftmaxModel(float("inf")),
+         ValueError, r"l2_reg_lambda must be a finite number >= 0, got inf"),
+    case("l2-lambda-nan", lambda: SoftmaxModel(np.nan),
+         ValueError, r"l2_reg_lambda must be a finite number >= 0, got nan"),
+    case("patience-0", lambda: logistic_trainer(early_stopping_patience=0),
+         ValueError, r"early_stopping_patience must be an integer > 0, got 0"),
+    case("patience-negative", lambda: logistic_trainer(early_stopping_patience=-2),
+         ValueError, r"early_stopping_patience must be an integer > 0, got -2"),
+    case("patience-fraction", lambda: logistic_trainer(early_stopping_patience=2.5),
+         ValueError, r"early_stopping_patience must be an integer > 0, got 2\.5"),
+    # NaN in the validation data: refused when the trainer is built, before any step
+    case("logistic-trainer-X_val-nan",
+         lambda: logistic_trainer_with(X_val=with_entry(inputs(4), (3, 100), np.nan)),
+         ValueError, r"X_val must be finite, got nan at index \(3, 100\)"),
+    case("logistic-trainer-Y_val-nan",
+         lambda: logistic_trainer_with(Y_val=with_entry(binary_targets(4), (1, 0), np.nan)),
+         ValueError, r"Y_val must be binary labels \(entries 0 or 1\), got nan at index \(1, 0\)"),
+    case("softmax-trainer-X_val-inf",
+         lambda: softmax_trainer_with(X_val=with_entry(inputs(4), (0, 5), np.inf)),
+         ValueError, r"X_val must be finite, got inf at index \(0, 5\)"),
+    case("softmax-trainer-Y_val-nan",
+         lambda: softmax_trainer_with(Y_val=with_entry(one_hot(4), (2, 2), np.nan)),
+         ValueError, r"Y_val must be one-hot \(entries 0 or 1\), got nan at index \(2, 2\)"),
+    case("softmax-trainer-X_train-nan",
+         lambda: softmax_trainer_with(X_train=with_entry(inputs(10), (9, 784), np.nan)),
+         ValueError, r"X_train must be finite, got nan at index \(9, 784\)"),
+    # classes that are not digits
+    case("load_binary_dataset-booleans", lambda: utils.load_binary_dataset(True, False),
+         ValueError, r"classes must be digits 0\.\.9, got True"),
+    case("load_binary_dataset-ten", lambda: utils.load_binary_dataset(2, 10),
+         ValueError, r"classes must be digits 0\.\.9, got 10"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", NO_SILENT_WRONG_NUMBER)
+def test_no_silent_wrong_number(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_bad_validation_data_fails_before_the_first_step(monkeypatch):
+    """The trainer is refused at construction: no step, not even a forward pass, runs."""
+    calls = []
+    monkeypatch.setattr(BinaryModel, "forward", lambda self, X: calls.append(X))
+    with pytest.raises(ValueError, match=r"X_val must be finite"):
+        logistic_trainer_with(X_val=with_entry(inputs(4), (0, 0), np.nan))
+    assert calls == []
+
+
+# ------------------------------------------------------------------ divergence
+class CountingSoftmaxTrainer(SoftmaxTrainer):
+    def train_step(self, X_batch, Y_batch):
+        self.steps_started = getattr(self, "steps_started", 0) + 1
+        return super().train_step(X_batch, Y_batch)
+
+
+DIVERGED = (r"Training diverged at global step (\d+) \(epoch index (\d+)\).*"
+            r"learning rate {lr}\. Try a smaller learning rate \(for example {smaller}\)")
+
+
+@pytest.mark.parametrize("learning_rate, l2_reg_lambda, lr_text, smaller", [
+    (1e300, 1.0, r"1e\+300", r"1e\+299"),  # overflows in the first steps
+    (10.0, 0.5, r"10", r"1"),              # |w| grows 9-fold per step: overflows after ~300
+])
+def test_overflowing_training_raises_training_diverged(learning_rate, l2_reg_lambda, lr_text,
+                                                       smaller):
+    """The message names the step, its epoch and the learning rate, and suggests a
+    smaller one; no RuntimeWarning escapes on the way."""
+    X, Y = synthetic("softmax", 40)  # 5 batches of 8 per epoch
+    trainer = CountingSoftmaxTrainer(SoftmaxModel(l2_reg_lambda), learning_rate, 8, True, X, Y,
+                                     X[:5], Y[:5], early_stopping_patience=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TrainingDiverged,
+                           match=DIVERGED.format(lr=lr_text, smaller=smaller)) as info:
+            trainer.train(num_epochs=500)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    step, epoch = map(int, re.search(r"step (\d+) \(epoch index (\d+)\)", str(info.value)).groups())
+    assert trainer.steps_started == step + 1   # the step named is the one that failed
+    assert epoch == step // 5
+
+
+@pytest.mark.parametrize("kind, data", [("logistic", "synthetic"), ("softmax", "synthetic"),
+                                        ("logistic", "real")])
+def test_absurd_learning_rate_raises_training_diverged(kind, data, request):
+    """Learning rate 1e300 without L2: nothing overflows inside a step (the loss is
+    clipped, the outputs saturate), but the weights reach ~1e300: a diverged run,
+    not a result."""
+    if data == "real":
+        X, Y, X_val, Y_val = request.getfixturevalue("binary_data")
+    else:
+        X, Y = synthetic(kind, 40)
+        X_val, Y_val = X[:5], Y[:5]
+    model = BinaryModel() if kind == "logistic" else SoftmaxModel(0.0)
+    trainer_class = LogisticTrainer if kind == "logistic" else SoftmaxTrainer
+    trainer = trainer_class(model, 1e300, 8, True, X, Y, X_val, Y_val)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TrainingDiverged, match=DIVERGED.format(lr=r"1e\+300",
+                                                                   smaller=r"1e\+299")):
+            trainer.train(num_epochs=20)
+            trainer.summary()
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+# ------------------------------------------------------------------ results files
+@pytest.mark.parametrize("value, text", [(float("nan"), "nan"), (float("inf"), "inf"),
+                                         (-np.inf, "-inf")])
+def test_results_json_refuses_nan_and_infinity(tmp_path, value, text):
+    """No NaN or Infinity in a results file (no valid JSON): write_json raises and
+    leaves neither the file nor a temporary file behind."""
+    path = tmp_path / "results" / "task9.json"
+    with pytest.raises(ValueError, match=rf"not JSON compliant: {text}"):
+        utils.write_json(path, {"runs": {"a": {"final_val_loss": value}}})
+    assert list(path.parent.iterdir()) == []
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="write_json's error (from json) names the bad value but neither the "
+                          "file nor the key that holds it")
+def test_results_json_error_names_the_file_and_the_key(tmp_path):
+    path = tmp_path / "task9.json"
+    with pytest.raises(ValueError) as info:
+        utils.write_json(path, {"runs": {"a": {"final_val_loss": float("nan")}}})
+    message = str(info.value)
+    assert "task9.json" in message and "final_val_loss" in message and "nan" in message
