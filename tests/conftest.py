@@ -1,4 +1,11 @@
-"""Shared fixtures: the real MNIST subsets, pre-processed once per test session."""
+"""Shared fixtures: the real MNIST subsets, pre-processed once per test session, and
+the task scripts' runs on the real data (started in the background)."""
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -30,3 +37,56 @@ def full_data():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# ------------------------------------------------------------------ the task scripts
+# tests/test_scripts.py checks the outputs of the task scripts' main() on the real data.
+# Their training runs in a background process (tests/task_scripts_runner.py), started
+# as soon as the collected tests need it, so it overlaps with the rest of the suite.
+RUNNER = Path(__file__).resolve().parent / "task_scripts_runner.py"
+_BACKGROUND = {}  # "process", "folder": the runner, once started
+
+
+def _start_task_scripts():
+    if not _BACKGROUND:
+        folder = Path(tempfile.mkdtemp(prefix="task-scripts-"))
+        log = open(folder / "runner.log", "w")
+        process = subprocess.Popen([sys.executable, str(RUNNER), str(folder)],
+                                   cwd=RUNNER.parents[1], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        _BACKGROUND.update(process=process, folder=folder)
+    return _BACKGROUND
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return
+    if any("task_scripts" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_task_scripts()
+
+
+def pytest_sessionfinish(session):
+    if _BACKGROUND:
+        process = _BACKGROUND["process"]
+        if process.poll() is None:  # the tests that wanted it did not run (-x, Ctrl-C)
+            process.kill()
+        process.wait()
+        shutil.rmtree(_BACKGROUND["folder"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def task_scripts():
+    """The folder with one sub-folder per run of tests/task_scripts_runner.py, once
+    every run is over."""
+    background = _start_task_scripts()
+    process, folder = background["process"], background["folder"]
+    try:
+        process.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    log = (folder / "runner.log").read_text()
+    assert process.returncode == 0 and (folder / "done").exists(), (
+        f"tests/task_scripts_runner.py failed (exit status {process.returncode}):\n{log}")
+    return folder
