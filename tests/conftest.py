@@ -51,7 +51,9 @@ def _start_task_scripts():
     if not _BACKGROUND:
         folder = Path(tempfile.mkdtemp(prefix="task-scripts-"))
         log = open(folder / "runner.log", "w")
-        process = subprocess.Popen([sys.executable, str(RUNNER), str(folder)],
+        # RuntimeWarnings are errors there too, as in the suite (pytest.ini)
+        process = subprocess.Popen([sys.executable, "-W", "error::RuntimeWarning", str(RUNNER),
+                                    str(folder)],
                                    cwd=RUNNER.parents[1], stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT)
         log.close()

@@ -438,3 +438,11 @@ def test_results_json_error_names_the_file_and_the_key(tmp_path):
         utils.write_json(path, {"runs": {"a": {"final_val_loss": float("nan")}}})
     message = str(info.value)
     assert "task9.json" in message and "final_val_loss" in message and "nan" in message
+
+
+def test_runtime_warnings_are_errors_in_the_suite(pytestconfig):
+    """A NaN or overflow that numpy only warns about fails the test it happens in
+    (pytest.ini); the task scripts' background runs use the same filter (conftest.py)."""
+    assert "error::RuntimeWarning" in pytestconfig.getini("filterwarnings")
+    with pytest.raises(RuntimeWarning, match="overflow"):
+        np.exp(np.array([1000.0]))
