@@ -1,6 +1,8 @@
 """Shared fixtures: the real MNIST subsets, pre-processed once per test session, and
 the task scripts' runs on the real data (started in the background)."""
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,10 +57,19 @@ def _start_task_scripts():
         process = subprocess.Popen([sys.executable, "-W", "error::RuntimeWarning", str(RUNNER),
                                     str(folder)],
                                    cwd=RUNNER.parents[1], stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # its pool workers with it
         log.close()
         _BACKGROUND.update(process=process, folder=folder)
     return _BACKGROUND
+
+
+def _stop(process):
+    """End the runner and the worker processes it started (its own process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def pytest_collection_finish(session):
@@ -72,7 +83,7 @@ def pytest_sessionfinish(session):
     if _BACKGROUND:
         process = _BACKGROUND["process"]
         if process.poll() is None:  # the tests that wanted it did not run (-x, Ctrl-C)
-            process.kill()
+            _stop(process)
         process.wait()
         shutil.rmtree(_BACKGROUND["folder"], ignore_errors=True)
 
@@ -86,7 +97,7 @@ def task_scripts():
     try:
         process.wait(timeout=600)
     except subprocess.TimeoutExpired:
-        process.kill()
+        _stop(process)
         raise
     log = (folder / "runner.log").read_text()
     assert process.returncode == 0 and (folder / "done").exists(), (
