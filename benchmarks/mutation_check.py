@@ -135,7 +135,8 @@ MUTATIONS = {
           "if val_loss <= self.best_val_loss:")]),
     "patience-not-reset": (
         "the count of validations without improvement is not reset by an improvement",
-        [("trainer.py", "best_w = self.model.w.copy()\n                                since_best = 0",
+        [("trainer.py",
+          "best_w = self.model.w.copy()\n" + " " * 32 + "since_best = 0",
           "best_w = self.model.w.copy()")]),
     "best-weights-not-restored": (
         "the model keeps the last weights, not those of the lowest validation loss",
