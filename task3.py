@@ -6,6 +6,7 @@ Writes figures/task3b_loss.png, figures/task3c_accuracy.png and results/task3.js
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,9 @@ def load_run(path, hyperparameters: dict, X_train, Y_train, X_val, Y_val):
             w, run = saved["w"], json.loads(str(saved["run"]))
             val_history = {kind: {int(step): value for step, value in pairs}
                            for kind, pairs in json.loads(str(saved["val_history"])).items()}
-    except (OSError, KeyError, ValueError):
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile):
+        return None  # missing, truncated or foreign: not a run to reuse
+    if w.shape != (X_train.shape[1], Y_train.shape[1]) or w.dtype != np.float64:
         return None
     model = SoftmaxModel(hyperparameters["l2_reg_lambda"])
     model.w = w

@@ -496,10 +496,29 @@ def fingerprint(settings: dict, source_files) -> str:
     return digest.hexdigest()
 
 
+def _non_finite(data, key="the data"):
+    """(key path, value) of the first NaN or infinite float in nested dicts and lists,
+    or None."""
+    if isinstance(data, float) and not np.isfinite(data):
+        return key, data
+    items = (data.items() if isinstance(data, dict)
+             else enumerate(data) if isinstance(data, (list, tuple)) else ())
+    for name, value in items:
+        found = _non_finite(value, str(name) if key == "the data" else f"{key}.{name}")
+        if found is not None:
+            return found
+    return None
+
+
 def write_json(path, data) -> Path:
     """Write data as JSON atomically (temp file in the same folder, then rename).
     NaN and infinities raise ValueError: they are no valid JSON for other readers."""
     path = Path(path)
+    where = _non_finite(data)
+    if where is not None:
+        key, value = where
+        raise ValueError(f"cannot write {path}: {key} is {value}; NaN and infinities are "
+                         f"not JSON compliant: {value}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:

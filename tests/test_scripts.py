@@ -220,9 +220,6 @@ def test_task2_same_results_with_one_and_two_workers(task2_run, task2_run_two_wo
         task2_run.json)
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="task2.main with --max-epochs 1 or 2 crashes with IndexError in the "
-                          "2e spike study: no validation lies after the 2 warm-up epochs")
 def test_task2_runs_with_one_epoch(tmp_path):
     task2.main(["--max-epochs", "1", "--workers", "1", "--results-dir", str(tmp_path),
                 "--figures-dir", str(tmp_path)])
@@ -384,9 +381,6 @@ def test_load_run_refuses_changed_or_stale_files(saved_run, full_data, tmp_path)
         assert task3.load_run(case_path, results["hyperparameters"], *full_data) is None, what
 
 
-@pytest.mark.xfail(strict=True, raises=zipfile.BadZipFile,
-                   reason="load_run on a truncated .npz raises zipfile.BadZipFile instead of "
-                          "returning None (task 4 then crashes instead of retraining)")
 def test_load_run_refuses_a_truncated_file(saved_run, full_data, tmp_path):
     path, results = saved_run
     truncated = tmp_path / "truncated.npz"
@@ -394,9 +388,6 @@ def test_load_run_refuses_a_truncated_file(saved_run, full_data, tmp_path):
     assert task3.load_run(truncated, results["hyperparameters"], *full_data) is None
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="load_run on a file whose weights have another shape raises "
-                          "'X_train must have shape [N, 0]' instead of returning None")
 @pytest.mark.parametrize("shape", [(784, 10), (0, 10)])
 def test_load_run_refuses_weights_of_another_shape(saved_run, full_data, tmp_path, shape):
     path, results = saved_run
