@@ -176,7 +176,7 @@ def main(argv=None):
     figures = {"task2b": loss_path, "task2c": accuracy_path}
 
     # Task 2e: validation accuracy with and without shuffling, the same steps
-    fig, ax = plt.subplots(figsize=(10, 5.5))
+    fig, ax = plt.subplots(figsize=(10, 4.6))
     utils.plot_loss(val_history["accuracy"], "without shuffling", ax=ax, color="tab:red")
     utils.plot_loss(val_history_s["accuracy"], f"with shuffling (seed {seeds[0]})", ax=ax,
                     color="tab:blue")

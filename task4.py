@@ -81,7 +81,7 @@ def main(argv=None):
                                       args.figures_dir / "task4b_weights.png")}
 
     # Task 4c: validation accuracy per lambda, and lambda = 0 for reference
-    fig, ax = plt.subplots(figsize=(10, 6))
+    fig, ax = plt.subplots(figsize=(10, 4.8))
     for l2_reg_lambda in lambdas_4c:
         utils.plot_loss(val_accuracy[l2_reg_lambda], f"$\\lambda$ = {l2_reg_lambda:g}", ax=ax,
                         linewidth=1.4)
@@ -95,7 +95,7 @@ def main(argv=None):
 
     # Task 4e: squared L2 norm of the weights after training
     norms = [runs[repr(float(lam))]["weight_norm_sq"] for lam in lambdas_4c]
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(10, 4.2))
     ax.plot(lambdas_4c, norms, "o-")
     for lam, norm in zip(lambdas_4c, norms):
         ax.annotate(f"{norm:.3g}", (lam, norm), textcoords="offset points", xytext=(6, 6))

@@ -411,7 +411,7 @@ def plot_run(train_history: dict, val_history: dict, best_step: int, steps_per_e
     paths = []
     for kind, title, ylim, path in (("loss", titles[0], loss_ylim, loss_path),
                                     ("accuracy", titles[1], accuracy_ylim, accuracy_path)):
-        fig, ax = plt.subplots(figsize=(10, 5.5))
+        fig, ax = plt.subplots(figsize=(10, 4.6))
         if kind == "loss":
             plot_loss(train_history["loss"], "training loss of each batch", ax=ax,
                       color="tab:blue", alpha=0.45, linewidth=0.6)
