@@ -324,14 +324,14 @@ def test_task4_retrains_lambda_0_next_to_a_tampered_run(task4_fresh, task3_run):
     """The saved run had one weight changed: not reused, trained again, and then the
     lambda = 0 run is task 3's run, number for number."""
     assert "reusing" not in task4_fresh.stdout
-    assert "Training softmax regression with lambda = 0, 1, 0.1, 0.01, 0.001" in task4_fresh.stdout
+    assert "Training softmax regression with lambda = 0, 0.001, 0.01, 0.1, 1" in task4_fresh.stdout
     assert task4_fresh.json["runs"]["0.0"] == task3_run.json["run"]
 
 
 def test_task4_reuses_task3s_run_with_identical_results(task4_reusing, task4_fresh):
     check_outputs(task4_reusing, TASK4_FIGURES)
     assert "lambda = 0: reusing the run of task 3" in task4_reusing.stdout
-    assert "Training softmax regression with lambda = 1, 0.1, 0.01, 0.001\n" in task4_reusing.stdout
+    assert "Training softmax regression with lambda = 0.001, 0.01, 0.1, 1\n" in task4_reusing.stdout
     assert without_figure_paths(task4_reusing.json) == without_figure_paths(task4_fresh.json)
 
 
