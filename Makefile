@@ -77,8 +77,12 @@ assignment_code.zip: create_submission_zip.py $(CODE) | $(SETUP)
 test: $(DATA)  ## the test suite (gradient checks on the real data included)
 	$(PY) -m pytest -q
 
-bench: $(DATA)  ## training speed: the trainer against a minimal NumPy loop
+bench: $(DATA)  ## seconds per softmax epoch: trainer, minimal loop, memory and compute floors
 	$(PY) benchmarks/bench_training.py
+
+.PHONY: bench-e2e
+bench-e2e: $(DATA)  ## tasks 2-4 end to end, this tree against REV (default c638869), alternating
+	$(PY) benchmarks/bench_training.py --against $(or $(REV),c638869)
 
 clean:  ## remove generated files (keeps .venv and the data)
 	rm -rf build results figures report.pdf assignment_code.zip .pytest_cache
