@@ -62,7 +62,9 @@ class SoftmaxTrainer(BaseTrainer):
         Returns (validation loss, train accuracy, validation accuracy).
         """
         loss_val, accuracy_val = self.evaluate(self.X_val, self.Y_val)
-        accuracy_train = calculate_accuracy(self.X_train, self.Y_train, self.model)
+        # The training accuracy decides nothing, so training goes on while it is
+        # computed on a copy of the current weights (see BaseTrainer.in_background).
+        accuracy_train = self.in_background(calculate_accuracy, self.X_train, self.Y_train)
         return loss_val, accuracy_train, accuracy_val
 
     def evaluate(self, X: np.ndarray, Y: np.ndarray):

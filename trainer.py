@@ -1,6 +1,8 @@
 """BaseTrainer: the mini-batch gradient descent loop shared by tasks 2, 3 and 4,
 with validation every 20% of an epoch, early stopping, and the summary of a run."""
+import copy
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
@@ -70,10 +72,23 @@ class BaseTrainer:
         self.best_step = None    # global step with the lowest validation loss
         self.best_val_loss = np.inf
         self.num_steps = 0
+        self._background = None  # inside train(): the thread for in_background()
 
     def check_targets(self, Y: np.ndarray, name: str) -> None:
         """Raise ValueError for targets the loss cannot use (default: any non-finite)."""
         utils.check_finite(Y, name)
+
+    def in_background(self, function, X: np.ndarray, Y: np.ndarray):
+        """function(X, Y, model) -> float, for a number that decides nothing while
+        training runs (the accuracy on the whole training set). Inside train() it is
+        computed on a copy of the current model in a background thread while the
+        training steps go on, and train() collects it; the numbers are the same as
+        when computed at once, which is what happens outside train()."""
+        if self._background is None:
+            return function(X, Y, self.model)
+        snapshot = copy.copy(self.model)
+        snapshot.w = self.model.w.copy()
+        return self._background.submit(function, X, Y, snapshot)
 
     def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
         """One gradient step on a batch ([B, I], [B, K]); returns the batch loss
@@ -114,6 +129,7 @@ class BaseTrainer:
                       position=self.progress_position, disable=not sys.stderr.isatty(),
                       leave=False, dynamic_ncols=True)
         epoch = 0
+        self._background = ThreadPoolExecutor(1, thread_name_prefix="train-accuracy")
         try:
             with utils.one_blas_thread(), utils.values_checked_once(), \
                     np.errstate(over="raise", invalid="raise", divide="raise"):
@@ -147,11 +163,16 @@ class BaseTrainer:
                             break
                     if self.early_stopped:
                         break
+                train_history["accuracy"] = {
+                    step: value.result() if isinstance(value, Future) else value
+                    for step, value in train_history["accuracy"].items()}
         except FloatingPointError as error:  # numpy's overflow or NaN inside a step
             if isinstance(error, TrainingDiverged):
                 raise
             raise self._diverged(f"a computation failed ({error})", global_step, epoch) from None
         finally:
+            self._background.shutdown(wait=True, cancel_futures=True)
+            self._background = None
             epochs.close()
         self.stop_step = global_step - 1
         self.num_steps = global_step
