@@ -189,11 +189,27 @@ def num_batches(num_rows: int, batch_size: int, drop_last: bool = True) -> int:
 _BLAS = ThreadpoolController()  # numpy's BLAS library, looked up once
 
 
+_BLAS_DEPTH = {"depth": 0}  # how many one_blas_thread() contexts are open
+
+
+@contextlib.contextmanager
 def one_blas_thread():
     """A context in which BLAS runs on one thread. The rounding of a matrix product
     depends on how many threads share it; one thread gives the same numbers on
-    every machine."""
-    return _BLAS.limit(limits=1, user_api="blas")
+    every machine. Nested contexts cost nothing."""
+    if _BLAS_DEPTH["depth"]:
+        _BLAS_DEPTH["depth"] += 1
+        try:
+            yield
+        finally:
+            _BLAS_DEPTH["depth"] -= 1
+        return
+    with _BLAS.limit(limits=1, user_api="blas"):
+        _BLAS_DEPTH["depth"] = 1
+        try:
+            yield
+        finally:
+            _BLAS_DEPTH["depth"] = 0
 
 
 MATMUL_CHUNK_ROWS = 2048  # rows per product in linear(); fixed, see there
@@ -223,6 +239,9 @@ def linear(X: np.ndarray, w: np.ndarray, name: str = "X @ w") -> np.ndarray:
     The blocks are the same whatever the number of threads, and every block runs on
     one BLAS thread, so the numbers are the same on 1 core or 16.
     """
+    if not _BLAS_DEPTH["depth"]:
+        with one_blas_thread():
+            return linear(X, w, name)
     num_rows = X.shape[0]
     if num_rows <= MATMUL_CHUNK_ROWS:
         z = (w.T @ X.T).T
@@ -241,8 +260,7 @@ def linear(X: np.ndarray, w: np.ndarray, name: str = "X @ w") -> np.ndarray:
             if _matmul["pool"] is None:
                 _matmul["pool"] = ThreadPoolExecutor(_matmul["threads"],
                                                      thread_name_prefix="linear")
-            with one_blas_thread():
-                list(_matmul["pool"].map(block, starts))
+            list(_matmul["pool"].map(block, starts))
     check_finite(z, name)
     return z
 
@@ -251,7 +269,8 @@ def input_gradient(X: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """X.T @ delta / N: X [N, I], delta [N, K] -> [I, K], the batch mean of
     x_n delta_n^T. Computed as (delta.T @ X).T, the same product with the faster
     kernel (see linear)."""
-    grad = (delta.T @ X).T / X.shape[0]
+    with one_blas_thread():
+        grad = (delta.T @ X).T / X.shape[0]
     check_finite(grad, "the gradient X.T @ (outputs - targets) / N")
     return grad
 
