@@ -33,7 +33,7 @@ rerun = $(if $(filter-out $(wildcard $(1)),$(1)),FORCE)
 report: report.pdf assignment_code.zip  ## everything: set-up, data, tasks 2-4, report.pdf, zip
 
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 setup: $(SETUP)  ## the virtual environment .venv from requirements.txt
 $(SETUP): requirements.txt

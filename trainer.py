@@ -20,9 +20,10 @@ class BaseTrainer:
     Subclasses implement `train_step`, `validation_step` and `evaluate`, and may
     check their targets in `check_targets`.
 
-    All matrix products run on one BLAS thread: the rounding of a product depends
-    on how many threads share it, and one thread gives the same numbers on every
-    machine. Independent runs go to parallel processes instead (utils.run_parallel).
+    BLAS runs on one thread (set when utils is imported): the rounding of a product
+    depends on how many threads share it, and one thread gives the same numbers on
+    every machine. Independent runs go to parallel processes instead
+    (utils.run_parallel).
     """
 
     def __init__(self, model, learning_rate: float, batch_size: int, shuffle_dataset: bool,
@@ -131,7 +132,7 @@ class BaseTrainer:
         epoch = 0
         self._background = ThreadPoolExecutor(1, thread_name_prefix="train-accuracy")
         try:
-            with utils.one_blas_thread(), utils.values_checked_once(), \
+            with utils.values_checked_once(), \
                     np.errstate(over="raise", invalid="raise", divide="raise"):
                 for epoch in epochs:
                     self.stop_epoch = epoch
@@ -154,8 +155,9 @@ class BaseTrainer:
                                 since_best = 0
                             else:
                                 since_best += 1
-                                self.early_stopped = (self.early_stopping_patience is not None
-                                                      and since_best >= self.early_stopping_patience)
+                                patience = self.early_stopping_patience
+                                self.early_stopped = (patience is not None
+                                                      and since_best >= patience)
                             epochs.set_postfix(val_loss=f"{val_loss:.4f}",
                                                best=f"{self.best_val_loss:.4f}", refresh=False)
                         global_step += 1
@@ -205,9 +207,8 @@ class BaseTrainer:
         with the kept weights, and ||w||^2: one entry of a results JSON."""
         if self.stop_step is None:
             raise RuntimeError("summary() needs a finished run: call train() first")
-        with utils.one_blas_thread():
-            train_loss, train_accuracy = self.evaluate(self.X_train, self.Y_train)
-            val_loss, val_accuracy = self.evaluate(self.X_val, self.Y_val)
+        train_loss, train_accuracy = self.evaluate(self.X_train, self.Y_train)
+        val_loss, val_accuracy = self.evaluate(self.X_val, self.Y_val)
         return dict(
             shuffle=bool(self.shuffle_dataset),
             final_train_loss=float(train_loss),

@@ -186,30 +186,12 @@ def num_batches(num_rows: int, batch_size: int, drop_last: bool = True) -> int:
 # ----------------------------------------------------------------------------
 # The two matrix products of the models
 # ----------------------------------------------------------------------------
+# One BLAS thread for the whole process, set once when utils is imported: the rounding
+# of a matrix product depends on how many threads share it, and one thread gives the
+# same numbers on every machine. The speed comes from elsewhere: linear() runs blocks of
+# rows on threads of its own, and independent runs go to processes (run_parallel).
 _BLAS = ThreadpoolController()  # numpy's BLAS library, looked up once
-
-
-_BLAS_DEPTH = {"depth": 0}  # how many one_blas_thread() contexts are open
-
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """A context in which BLAS runs on one thread. The rounding of a matrix product
-    depends on how many threads share it; one thread gives the same numbers on
-    every machine. Nested contexts cost nothing."""
-    if _BLAS_DEPTH["depth"]:
-        _BLAS_DEPTH["depth"] += 1
-        try:
-            yield
-        finally:
-            _BLAS_DEPTH["depth"] -= 1
-        return
-    with _BLAS.limit(limits=1, user_api="blas"):
-        _BLAS_DEPTH["depth"] = 1
-        try:
-            yield
-        finally:
-            _BLAS_DEPTH["depth"] = 0
+_BLAS.limit(limits=1, user_api="blas")
 
 
 MATMUL_CHUNK_ROWS = 2048  # rows per product in linear(); fixed, see there
@@ -236,12 +218,9 @@ def linear(X: np.ndarray, w: np.ndarray, name: str = "X @ w") -> np.ndarray:
     each product is written (w.T @ X.T).T, for which OpenBLAS picks a kernel about
     twice as fast when K is small; and a tall X is cut into blocks of
     MATMUL_CHUNK_ROWS rows that run on several threads (NumPy releases the GIL).
-    The blocks are the same whatever the number of threads, and every block runs on
-    one BLAS thread, so the numbers are the same on 1 core or 16.
+    The blocks are the same whatever the number of threads, and BLAS runs on one
+    thread (set at import, above), so the numbers are the same on 1 core or 16.
     """
-    if not _BLAS_DEPTH["depth"]:
-        with one_blas_thread():
-            return linear(X, w, name)
     num_rows = X.shape[0]
     if num_rows <= MATMUL_CHUNK_ROWS:
         z = (w.T @ X.T).T
@@ -269,8 +248,7 @@ def input_gradient(X: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """X.T @ delta / N: X [N, I], delta [N, K] -> [I, K], the batch mean of
     x_n delta_n^T. Computed as (delta.T @ X).T, the same product with the faster
     kernel (see linear)."""
-    with one_blas_thread():
-        grad = (delta.T @ X).T / X.shape[0]
+    grad = (delta.T @ X).T / X.shape[0]
     check_finite(grad, "the gradient X.T @ (outputs - targets) / N")
     return grad
 
@@ -457,23 +435,31 @@ def set_plot_style() -> None:
                          "legend.fontsize": 11, "xtick.labelsize": 11, "ytick.labelsize": 11})
 
 
-def save_figure(fig, path) -> Path:
-    """Save a figure as PNG, creating the folder. Written to a temporary file first
-    and renamed, so an interrupted run never leaves a half-written figure."""
+@contextlib.contextmanager
+def atomic_file(path, mode: str = "w"):
+    """Open a temporary file next to `path` for writing; when the block ends without
+    an error it replaces `path`, else it is deleted. So an interrupted run never leaves
+    a half-written figure or results file. Creates the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as file:
-            fig.savefig(file, format="png", dpi=150, bbox_inches="tight",
-                        metadata={"Software": None})
-        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, mode) as file:
+            yield file
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; these are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_figure(fig, path) -> Path:
+    """Save a figure as PNG, atomically (see atomic_file)."""
+    with atomic_file(path, "wb") as file:
+        fig.savefig(file, format="png", dpi=150, bbox_inches="tight",
+                    metadata={"Software": None})
     print(f"Saved figure {path}")
-    return path
+    return Path(path)
 
 
 def sha256_of(path) -> str:
@@ -530,27 +516,17 @@ def _non_finite(data, key="the data"):
 
 
 def write_json(path, data) -> Path:
-    """Write data as JSON atomically (temp file in the same folder, then rename).
-    NaN and infinities raise ValueError: they are no valid JSON for other readers."""
-    path = Path(path)
+    """Write data as JSON, atomically (see atomic_file). NaN and infinities raise
+    ValueError naming the file and the key: they are no valid JSON for other readers."""
     where = _non_finite(data)
     if where is not None:
         key, value = where
-        raise ValueError(f"cannot write {path}: {key} is {value}; NaN and infinities are "
-                         f"not JSON compliant: {value}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=False, allow_nan=False)
-            f.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise ValueError(f"cannot write {path}: {key} is not JSON compliant: {value}")
+    with atomic_file(path, "w") as file:
+        json.dump(data, file, indent=2, sort_keys=False, allow_nan=False)
+        file.write("\n")
     print(f"Saved results {path}")
-    return path
+    return Path(path)
 
 
 def script_args(description: str, argv=None):

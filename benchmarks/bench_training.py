@@ -71,7 +71,7 @@ def parse_args(argv=None):
 def pin_one_blas_thread() -> None:
     """One BLAS thread for everything in this process. Must run before numpy is
     first imported: the BLAS libraries read these variables when they load. (The
-    trainer also limits BLAS to one thread itself, through threadpoolctl.)"""
+    project limits BLAS to one thread itself when utils is imported.)"""
     if "numpy" in sys.modules:
         raise RuntimeError("pin_one_blas_thread must run before numpy is imported")
     for name in THREAD_VARIABLES:
@@ -306,50 +306,49 @@ def bench_epochs(args) -> int:
     many = os.cpu_count() or 1
     print(f"machine: {machine_line()}")
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)")
-    with utils.one_blas_thread():  # the trainer does this itself; the rest must too
-        data = task3.load_data()
-        X, Y, X_val, Y_val = data
-        labels, labels_val = Y.argmax(axis=1), Y_val.argmax(axis=1)
-        print(f"softmax regression: X_train {X.shape}, X_val {X_val.shape}, float64; lr "
-              f"{LEARNING_RATE}, batch {BATCH_SIZE}, shuffled, early stopping off; one "
-              f"process, one BLAS thread, matmul threads 1 unless stated")
-        work = check_same_work(data, labels, labels_val, args.epochs, many)
-        per_epoch = epoch_work(data, work, args.epochs)
-        print(f"same work: the trainer (matmul threads 1 and {many}) and the minimal loop "
-              f"give bit-identical histories over {args.epochs} epoch(s) ({work['steps']} "
-              f"steps, {work['validations']} validations: every "
-              f"{max(1, work['steps'] // args.epochs // 5)} steps, as the trainer counts)")
+    data = task3.load_data()
+    X, Y, X_val, Y_val = data
+    labels, labels_val = Y.argmax(axis=1), Y_val.argmax(axis=1)
+    print(f"softmax regression: X_train {X.shape}, X_val {X_val.shape}, float64; lr "
+          f"{LEARNING_RATE}, batch {BATCH_SIZE}, shuffled, early stopping off; one "
+          f"process, one BLAS thread, matmul threads 1 unless stated")
+    work = check_same_work(data, labels, labels_val, args.epochs, many)
+    per_epoch = epoch_work(data, work, args.epochs)
+    print(f"same work: the trainer (matmul threads 1 and {many}) and the minimal loop "
+          f"give bit-identical histories over {args.epochs} epoch(s) ({work['steps']} "
+          f"steps, {work['validations']} validations: every "
+          f"{max(1, work['steps'] // args.epochs // 5)} steps, as the trainer counts)")
 
-        def trainer_seconds(threads):
-            utils.set_matmul_threads(threads)
-            trainer = make_trainer(data)
-            start = time.perf_counter()
-            trainer.train(args.epochs)
-            seconds = (time.perf_counter() - start) / args.epochs
-            utils.set_matmul_threads(1)
-            return seconds
-
-        def minimal_seconds():
-            start = time.perf_counter()
-            minimal_training(*data, labels, labels_val, args.epochs, utils.MATMUL_CHUNK_ROWS)
-            return (time.perf_counter() - start) / args.epochs
-
+    def trainer_seconds(threads):
+        utils.set_matmul_threads(threads)
+        trainer = make_trainer(data)
         start = time.perf_counter()
-        make_trainer(data)
-        construct = time.perf_counter() - start
-        trainer_seconds(1), minimal_seconds(), trainer_seconds(many)  # warm-up
-        gemm_peak, gemm_n = dgemm_rate()
-        skinny = skinny_gemm_rates(data, utils.MATMUL_CHUNK_ROWS)
-        names = ("trainer", "minimal", f"trainer, {many} matmul threads")
-        times = {name: [] for name in names}
-        bandwidths = []
-        for _ in range(args.rounds):
-            times[names[0]].append(trainer_seconds(1))
-            times[names[1]].append(minimal_seconds())
-            times[names[2]].append(trainer_seconds(many))
-            bandwidths += [read_bandwidth((X, X_val)) for _ in range(3)]
-        gemm_peak = max(gemm_peak, dgemm_rate(sizes=(2048,), repeats=2)[0])
-        parallel = parallel_rates(X, many) if many > 1 else None
+        trainer.train(args.epochs)
+        seconds = (time.perf_counter() - start) / args.epochs
+        utils.set_matmul_threads(1)
+        return seconds
+
+    def minimal_seconds():
+        start = time.perf_counter()
+        minimal_training(*data, labels, labels_val, args.epochs, utils.MATMUL_CHUNK_ROWS)
+        return (time.perf_counter() - start) / args.epochs
+
+    start = time.perf_counter()
+    make_trainer(data)
+    construct = time.perf_counter() - start
+    trainer_seconds(1), minimal_seconds(), trainer_seconds(many)  # warm-up
+    gemm_peak, gemm_n = dgemm_rate()
+    skinny = skinny_gemm_rates(data, utils.MATMUL_CHUNK_ROWS)
+    names = ("trainer", "minimal", f"trainer, {many} matmul threads")
+    times = {name: [] for name in names}
+    bandwidths = []
+    for _ in range(args.rounds):
+        times[names[0]].append(trainer_seconds(1))
+        times[names[1]].append(minimal_seconds())
+        times[names[2]].append(trainer_seconds(many))
+        bandwidths += [read_bandwidth((X, X_val)) for _ in range(3)]
+    gemm_peak = max(gemm_peak, dgemm_rate(sizes=(2048,), repeats=2)[0])
+    parallel = parallel_rates(X, many) if many > 1 else None
 
     median = {name: statistics.median(values) for name, values in times.items()}
     bandwidth = statistics.median(bandwidths)

@@ -215,7 +215,7 @@ def compare_results(new: dict, old: dict) -> tuple:
         elif rule == "close":
             diff = abs(a - b)
             good = diff <= ACCURACY_TOLERANCE
-            verdict = (f"equal" if a == b else f"|diff| {diff:.4f}") + (
+            verdict = ("equal" if a == b else f"|diff| {diff:.4f}") + (
                 "" if good else f" > {ACCURACY_TOLERANCE}: DIFFERENT")
         else:
             good, verdict = True, "(not checked)"

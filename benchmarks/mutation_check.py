@@ -146,10 +146,9 @@ MUTATIONS = {
         "summary() evaluates the last weights instead of the kept ones",
         [("trainer.py", "        self.model.w = best_w\n        return train_history",
           "        self.last_w, self.model.w = self.model.w, best_w\n        return train_history"),
-         ("trainer.py", "        with utils.one_blas_thread():\n"
-                        "            train_loss, train_accuracy = self.evaluate(",
-          "        self.model.w = self.last_w\n        with utils.one_blas_thread():\n"
-          "            train_loss, train_accuracy = self.evaluate(")]),
+         ("trainer.py", "        train_loss, train_accuracy = self.evaluate(",
+          "        self.model.w = self.last_w\n"
+          "        train_loss, train_accuracy = self.evaluate(")]),
     "batch-loss-running-mean": (
         "the training history holds the running mean of the batch losses",
         [("trainer.py", 'train_history["loss"][global_step] = loss',

@@ -13,6 +13,7 @@ from task2 import LogisticTrainer
 from task2a import BinaryModel
 from task3 import SoftmaxTrainer
 from task3a import SoftmaxModel
+from test_trainer import ScriptedTrainer
 from trainer import BaseTrainer
 
 
@@ -144,26 +145,10 @@ def test_histories_hold_each_value_under_its_step():
 
 
 # ------------------------------------------------------------------ summary of a run
-class WeightReportingTrainer(BaseTrainer):
-    """w = [[step], [0]] after each step; evaluate() reports the weight itself, so the
+class WeightReportingTrainer(ScriptedTrainer):
+    """test_trainer's scripted trainer (w = [[step]] after each step, scripted validation
+    losses, validation every 5 steps); evaluate() reports the weight itself, so the
     summary shows which weights it was computed with."""
-
-    def __init__(self, val_losses, **kwargs):
-        X, Y = np.zeros((50, 2)), np.zeros((50, 1))  # 25 batches of 2: validate every 5 steps
-        super().__init__(RowModel(), 0.1, 2, False, X, Y, X[:3], Y[:3], **kwargs)
-        self.val_losses = list(val_losses)
-        self.validations = 0
-        self.step = 0
-
-    def train_step(self, X_batch, Y_batch):
-        self.model.w = np.array([[float(self.step)], [0.0]])
-        self.step += 1
-        return 0.0
-
-    def validation_step(self):
-        loss = self.val_losses[min(self.validations, len(self.val_losses) - 1)]
-        self.validations += 1
-        return loss, 0.0, 0.0
 
     def evaluate(self, X, Y):
         return float(self.model.w[0, 0]), 0.01 * float(self.model.w[0, 0])

@@ -10,7 +10,6 @@ tests/conftest.py); the tests here read their outputs.
 import hashlib
 import json
 import re
-import zipfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
