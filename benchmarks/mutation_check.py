@@ -127,8 +127,7 @@ MUTATIONS = {
           "if (global_step + 1) % num_steps_per_val == 0:")]),
     "early-stop-off-by-one": (
         "early stopping after patience + 1 validations without improvement",
-        [("trainer.py", "since_best >= self.early_stopping_patience",
-          "since_best > self.early_stopping_patience")]),
+        [("trainer.py", "since_best >= patience", "since_best > patience")]),
     "equal-loss-is-improvement": (
         "an equal validation loss counts as an improvement",
         [("trainer.py", "if val_loss < self.best_val_loss:",
@@ -166,10 +165,9 @@ MUTATIONS = {
           "self.evaluate(self.X_val, self.Y_val)[1])")]),
     "train-accuracy-on-a-batch": (
         "the training accuracy is measured on one batch instead of the whole set",
-        [("task2.py", "accuracy_train = calculate_accuracy(self.X_train, self.Y_train, "
-                      "self.model)",
-          "accuracy_train = calculate_accuracy(self.X_train[:self.batch_size], "
-          "self.Y_train[:self.batch_size], self.model)")]),
+        [("task2.py", "self.in_background(calculate_accuracy, self.X_train, self.Y_train)",
+          "self.in_background(calculate_accuracy, self.X_train[:self.batch_size], "
+          "self.Y_train[:self.batch_size])")]),
     "epochs-trained-off-by-one": (
         "summary()'s epochs_trained is the 0-based epoch index",
         [("trainer.py", "epochs_trained=int(self.stop_epoch) + 1",
