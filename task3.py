@@ -1,87 +1,84 @@
-"""Task 3: softmax regression on all ten MNIST digits with mini-batch gradient
-descent, shuffling and early stopping.
+"""Task 3: softmax regression on all ten MNIST digits, with mini-batch gradient descent,
+shuffling and early stopping.
 
-Writes figures/task3b_loss.png, figures/task3c_accuracy.png and results/task3.json.
+Writes figures/task3b_loss.png, figures/task3c_accuracy.png, results/task3.json, and
+results/task3_run.npz (the trained model, which task4.py reuses for lambda = 0).
 """
-import json
-import zipfile
-
+import matplotlib.pyplot as plt
 import numpy as np
 
+import script_tools
 import utils
 from task2a import pre_process_images
-from task3a import SoftmaxModel, cross_entropy_loss, one_hot_encode
-from trainer import BaseTrainer, print_summary
+from task3a import SoftmaxModel, cross_entropy_loss, gradient_approximation_test, \
+    one_hot_encode
+from trainer import BaseTrainer
 
-# Hyperparameters of tasks 3 and 4 (as given in the assignment)
-HYPERPARAMETERS = dict(learning_rate=0.01, batch_size=128, num_epochs=500,
-                       early_stopping_patience=10, seed=0, shuffle=True)
+# The files whose code computes a softmax run: task 4 reuses task 3's saved run only if
+# these, the settings, the data and the libraries are the same (script_tools.fingerprint)
+RUN_SOURCES = ("task2a.py", "task3a.py", "task3.py", "trainer.py", "utils.py", "checks.py",
+               "script_tools.py")
 
 
 def multiclass_accuracy(targets: np.ndarray, outputs: np.ndarray) -> float:
-    """The accuracy rule of task 3: the fraction of rows whose largest output is
-    the target class. targets: one-hot [N, K]; outputs: probabilities [N, K]."""
-    utils.check_same_shape(targets, outputs)
-    utils.check_one_hot(targets)
-    utils.check_probabilities(outputs)
+    """The fraction of rows whose largest output is the target class.
+    targets: one-hot [N, K]; outputs: probabilities [N, K]."""
+    assert targets.shape == outputs.shape, \
+        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
     return float(np.mean(outputs.argmax(axis=1) == targets.argmax(axis=1)))
 
 
 def calculate_accuracy(X: np.ndarray, targets: np.ndarray, model: SoftmaxModel) -> float:
-    """Multi-class accuracy of model on X [N, 785] with one-hot targets [N, 10]."""
+    """
+    Args:
+        X: images of shape [batch size, 785]
+        targets: one-hot labels of shape: [batch size, 10]
+        model: model of class SoftmaxModel
+    Returns:
+        Accuracy (float): the predicted class is the largest output
+    """
     return multiclass_accuracy(targets, model.forward(X))
 
 
 class SoftmaxTrainer(BaseTrainer):
-    """Mini-batch gradient descent for SoftmaxModel (one-hot targets [N, 10])."""
-
-    def check_targets(self, Y: np.ndarray, name: str) -> None:
-        """One-hot targets: one 1 per row, zeros elsewhere."""
-        utils.check_one_hot(Y, name)
 
     def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
-        """Forward, backward (with the L2 term) and one gradient descent update.
+        """Forward, backward (with the L2 term) and one gradient descent step on a batch.
 
-        X_batch: [batch size, 785], Y_batch: one-hot [batch size, 10].
-        Returns the batch cross-entropy (without the L2 term) at the weights
-        before the update.
+        Args:
+            X_batch: [batch size, 785], Y_batch: one-hot [batch size, 10]
+        Returns:
+            cross-entropy (without the L2 term) on the batch, at the weights before the step
         """
         outputs = self.model.forward(X_batch)
         self.model.backward(X_batch, outputs, Y_batch)
-        self.model.w -= self.learning_rate * self.model.grad
+        self.model.w = self.model.w - self.learning_rate * self.model.grad
         self.model.zero_grad()
         return cross_entropy_loss(Y_batch, outputs)
 
     def validation_step(self):
-        """Loss and accuracy on the whole validation set and accuracy on the whole
-        training set, with one forward pass over each.
-
-        Returns (validation loss, train accuracy, validation accuracy).
+        """Loss on the validation set, accuracy on the training and validation sets.
+        Returns: (loss_val, accuracy_train, accuracy_val)
         """
-        loss_val, accuracy_val = self.evaluate(self.X_val, self.Y_val)
-        # The training accuracy decides nothing, so training goes on while it is
-        # computed on a copy of the current weights (see BaseTrainer.in_background).
-        accuracy_train = self.in_background(calculate_accuracy, self.X_train, self.Y_train)
+        outputs_val = self.model.forward(self.X_val)
+        loss_val = cross_entropy_loss(self.Y_val, outputs_val)
+        accuracy_train = calculate_accuracy(self.X_train, self.Y_train, self.model)
+        accuracy_val = multiclass_accuracy(self.Y_val, outputs_val)  # the outputs from above
         return loss_val, accuracy_train, accuracy_val
-
-    def evaluate(self, X: np.ndarray, Y: np.ndarray):
-        """(cross-entropy, accuracy) on a whole set X [N, 785], Y [N, 10]."""
-        outputs = self.model.forward(X)
-        return cross_entropy_loss(Y, outputs), multiclass_accuracy(Y, outputs)
 
 
 def load_data():
-    """The full MNIST split, pre-processed and one-hot encoded:
-    X_train [20000, 785], Y_train [20000, 10], X_val [10000, 785], Y_val [10000, 10]."""
+    """The full MNIST split, pre-processed and one-hot encoded: X_train [20000, 785],
+    Y_train [20000, 10], X_val [10000, 785], Y_val [10000, 10]."""
     X_train, Y_train, X_val, Y_val = utils.load_full_mnist()
     return (pre_process_images(X_train), one_hot_encode(Y_train, 10),
             pre_process_images(X_val), one_hot_encode(Y_val, 10))
 
 
 def train_softmax(X_train, Y_train, X_val, Y_val, l2_reg_lambda: float,
-                  hyperparameters: dict = HYPERPARAMETERS, progress_position: int = 0):
-    """Train a fresh SoftmaxModel with the given L2 strength (the data as for
-    SoftmaxTrainer). Returns (w [785, 10], summary dict, train_history, val_history)."""
+                  hyperparameters: dict, progress_position: int = 0):
+    """Train a new SoftmaxModel with L2 strength l2_reg_lambda.
+    Returns (w [785, 10], run summary, train_history, val_history)."""
     hp = hyperparameters
     model = SoftmaxModel(l2_reg_lambda)
     trainer = SoftmaxTrainer(model, hp["learning_rate"], hp["batch_size"], hp["shuffle"],
@@ -90,84 +87,98 @@ def train_softmax(X_train, Y_train, X_val, Y_val, l2_reg_lambda: float,
                              seed=hp["seed"], progress_label=f"softmax, lambda {l2_reg_lambda:g}",
                              progress_position=progress_position)
     train_history, val_history = trainer.train(hp["num_epochs"])
-    summary = dict(trainer.summary(), l2_reg_lambda=float(l2_reg_lambda))
-    return model.w, summary, train_history, val_history
+    run = script_tools.run_summary(trainer, cross_entropy_loss, calculate_accuracy)
+    return model.w, dict(run, l2_reg_lambda=float(l2_reg_lambda)), train_history, val_history
 
 
-# The files whose code computes a softmax run: a saved run is reused only if these,
-# the settings, the data and the libraries are the same (utils.fingerprint).
-RUN_SOURCES = ("task2a.py", "task3a.py", "task3.py", "trainer.py", "utils.py")
-
-
-def save_run(path, hyperparameters: dict, w, run: dict, val_history: dict) -> None:
-    """Save a finished run (weights, summary, validation history) with its fingerprint,
-    atomically, so task 4 can reuse it instead of training the same model again."""
-    with utils.atomic_file(path, "wb") as file:
-        np.savez(file, fingerprint=utils.fingerprint(hyperparameters, RUN_SOURCES), w=w,
-                 run=json.dumps(run), val_history=json.dumps(
-                     {kind: list(h.items()) for kind, h in val_history.items()}))
-
-
-def load_run(path, hyperparameters: dict, X_train, Y_train, X_val, Y_val):
-    """The run saved by save_run, if it is the one train_softmax would compute now:
-    (w, summary, val_history), else None. Checked twice: the fingerprint must match,
-    and the saved weights must reproduce the saved validation loss and accuracy."""
-    try:
-        with np.load(path) as saved:
-            if str(saved["fingerprint"]) != utils.fingerprint(hyperparameters, RUN_SOURCES):
-                return None
-            w, run = saved["w"], json.loads(str(saved["run"]))
-            val_history = {kind: {int(step): value for step, value in pairs}
-                           for kind, pairs in json.loads(str(saved["val_history"])).items()}
-    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile):
-        return None  # missing, truncated or foreign: not a run to reuse
-    if w.shape != (X_train.shape[1], Y_train.shape[1]) or w.dtype != np.float64:
-        return None
-    model = SoftmaxModel(hyperparameters["l2_reg_lambda"])
+def reproduce(w: np.ndarray, l2_reg_lambda: float, X_val, Y_val):
+    """(validation loss, validation accuracy) of the weights w, as run_summary computes
+    them: how a saved run proves that its weights are the ones it describes."""
+    model = SoftmaxModel(l2_reg_lambda)
     model.w = w
-    outputs = model.forward(X_val)  # as SoftmaxTrainer.evaluate computes them
-    val_loss = cross_entropy_loss(Y_val, outputs)
-    val_accuracy = multiclass_accuracy(Y_val, outputs)
-    if (val_loss, val_accuracy) != (run["final_val_loss"], run["final_val_accuracy"]):
-        return None
-    return w, run, val_history
+    return cross_entropy_loss(Y_val, model.forward(X_val)), calculate_accuracy(X_val, Y_val, model)
+
+
+def check_gradients(X: np.ndarray, Y: np.ndarray) -> list:
+    """Task 3a's gradient check on real images X [N, 785], Y [N, 10], at random weights,
+    with and without L2. Raises AssertionError if it fails; returns what the results
+    file records."""
+    rng, checked = np.random.default_rng(1), []
+    for l2_reg_lambda in (0.0, 0.1):
+        model = SoftmaxModel(l2_reg_lambda)
+        model.w = rng.standard_normal(model.w.shape)
+        largest = gradient_approximation_test(model, X, Y)
+        checked.append(dict(weights="random", l2_reg_lambda=l2_reg_lambda, num_images=len(X),
+                            max_difference=largest, tolerance=1e-6))
+    print(f"Gradient checks passed on {len(X)} images (largest difference "
+          f"{max(c['max_difference'] for c in checked):.2e})")
+    return checked
 
 
 def main(argv=None):
     """Tasks 3b-3d: train softmax regression; write figures and results."""
-    args = utils.script_args(__doc__.splitlines()[0], argv)
+    args = script_tools.parse_args(__doc__, argv, parallel=False)
     results_path = args.results_dir / "task3.json"
-    # No results file while the figures are being rewritten: an interrupted run leaves
-    # none behind, so neither make nor the report can pair old numbers with new figures.
-    results_path.unlink(missing_ok=True)
-    hyperparameters = dict(HYPERPARAMETERS, l2_reg_lambda=0.0)
-    if args.max_epochs:  # test-only: a shorter run
-        hyperparameters["num_epochs"] = args.max_epochs
+    results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
+
+    # Hyperparameters (the assignment's)
+    num_epochs = 500
+    learning_rate = 0.01
+    batch_size = 128
+    l2_reg_lambda = 0.0
+    shuffle_dataset = True
+    early_stopping_patience = 10
+    seed = 0
+    if args.max_epochs:  # tests only: a shorter run
+        num_epochs = args.max_epochs
+    hyperparameters = dict(learning_rate=learning_rate, batch_size=batch_size,
+                           num_epochs=num_epochs, early_stopping_patience=early_stopping_patience,
+                           seed=seed, shuffle=shuffle_dataset, l2_reg_lambda=l2_reg_lambda)
+    code = script_tools.fingerprint(hyperparameters, RUN_SOURCES)  # the code that trains
 
     X_train, Y_train, X_val, Y_val = load_data()
+    gradient_checks = check_gradients(X_train[:100], Y_train[:100])
     w, run, train_history, val_history = train_softmax(
-        X_train, Y_train, X_val, Y_val, hyperparameters["l2_reg_lambda"], hyperparameters)
-    print_summary("softmax", run)
-    save_run(args.results_dir / "task3_run.npz", hyperparameters, w, run, val_history)
+        X_train, Y_train, X_val, Y_val, l2_reg_lambda, hyperparameters)
+    script_tools.print_summary("softmax", run)
+    run_path = args.results_dir / "task3_run.npz"
+    if code == script_tools.fingerprint(hyperparameters, RUN_SOURCES):
+        script_tools.save_run(run_path, code, w, run, val_history)
+    else:  # a file changed while training: this run is of neither version
+        run_path.unlink(missing_ok=True)
+        print("The code changed during training: the run is not saved for task 4")
 
-    # Tasks 3b and 3c: loss and accuracy
-    loss_path, accuracy_path = utils.plot_run(
-        train_history, val_history, run["best_step"], run["steps_per_epoch"],
-        ("Task 3b: softmax regression, 10 digits", "Task 3c: softmax regression, 10 digits"),
-        loss_ylim=(0.2, 0.6), accuracy_ylim=(0.85, 0.95),
-        loss_path=args.figures_dir / "task3b_loss.png",
-        accuracy_path=args.figures_dir / "task3c_accuracy.png")
+    # Task 3b: loss; task 3c: accuracy
+    figures = {}
+    plt.figure(figsize=(10, 4.6))
+    utils.plot_loss(train_history["loss"], "training loss of each batch", color="tab:blue",
+                    alpha=0.45, linewidth=0.6)
+    utils.plot_loss(train_history["loss"], "training loss", npoints_to_average=run[
+        "steps_per_epoch"], plot_variance=False, color="navy", linewidth=2)
+    utils.plot_loss(val_history["loss"], "validation loss", color="tab:orange", linewidth=1.6)
+    script_tools.finish_plot(run["best_step"], "Cross-entropy loss (log scale)", "log",
+                             "Task 3b: softmax regression, 10 digits")
+    figures["task3b"] = script_tools.save_figure(plt.gcf(), args.figures_dir / "task3b_loss.png")
+
+    plt.figure(figsize=(10, 4.6))
+    utils.plot_loss(train_history["accuracy"], "training accuracy", color="tab:blue")
+    utils.plot_loss(val_history["accuracy"], "validation accuracy", color="tab:orange")
+    script_tools.finish_plot(run["best_step"], "Accuracy (logit scale)", "logit",
+                             "Task 3c: softmax regression, 10 digits")
+    figures["task3c"] = script_tools.save_figure(plt.gcf(),
+                                                 args.figures_dir / "task3c_accuracy.png")
 
     results = dict(
         hyperparameters=hyperparameters,
-        shapes=utils.split_shapes(X_train, Y_train, X_val, Y_val),
+        shapes=script_tools.split_shapes(X_train, Y_train, X_val, Y_val),
+        gradient_checks=gradient_checks,
         run=run,
         train_val_accuracy_gap=run["final_train_accuracy"] - run["final_val_accuracy"],
         train_val_loss_gap=run["final_val_loss"] - run["final_train_loss"],
-        figures=utils.figure_record({"task3b": loss_path, "task3c": accuracy_path}),
+        figures=script_tools.figure_record(figures),
     )
-    utils.write_json(results_path, results)
-    utils.show_or_close(args.show)
+    script_tools.write_json(results_path, results)
+    script_tools.show_or_close(args.show)
     return results
 
 

@@ -1,0 +1,318 @@
+"""What the task scripts need beyond the starter code: the command line, one BLAS
+thread, result and figure files (atomic, with their SHA-256), the summary of a run,
+task 3's saved run for task 4, and independent runs in parallel processes.
+
+The graded code (task2a.py, task3a.py, trainer.py, the trainers in task2.py and
+task3.py) does not depend on this module; the scripts' main() functions do.
+"""
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import tqdm
+
+import mnist
+
+ROOT = Path(__file__).resolve().parent  # results/ and figures/ go here by default
+tqdm.tqdm.monitor_interval = 0  # no tqdm monitor thread: workers are forked
+
+
+# ----------------------------------------------------------------------------
+# The command line
+# ----------------------------------------------------------------------------
+def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.Namespace:
+    """Parse a task script's options; --help and unknown options end the script here,
+    before any work. Then set the process up for a reproducible run (see one_blas_thread)
+    and stop-signal handling (see handle_stop_signals)."""
+    title, _, details = description.strip().partition("\n\n")
+    parser = argparse.ArgumentParser(
+        description=title.replace("\n", " "), epilog=details or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "results",
+                        help="folder for the results JSON (default: results/ next to the code)")
+    parser.add_argument("--figures-dir", type=Path, default=ROOT / "figures",
+                        help="folder for the PNG figures (default: figures/ next to the code)")
+    parser.add_argument("--show", action="store_true",
+                        help="also open the figures in windows (needs a display)")
+    if parallel:
+        parser.add_argument("--workers", type=int, default=None,
+                            help="processes for the independent runs (default: one per CPU; "
+                                 "the numbers do not depend on it)")
+    parser.add_argument("--max-epochs", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    for name in ("max_epochs", "workers"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.show and not can_show():
+        parser.error("--show needs a display, and this session has none (no DISPLAY or "
+                     "WAYLAND_DISPLAY); the figures are written to "
+                     f"{args.figures_dir} either way")
+    if not args.show:
+        matplotlib.use("Agg")
+    one_blas_thread()
+    handle_stop_signals()
+    set_plot_style()
+    return args
+
+
+def can_show() -> bool:
+    """Whether matplotlib can open a window here."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def one_blas_thread() -> None:
+    """Run NumPy's BLAS on one thread in this process (and the workers it forks). The
+    rounding of a matrix product depends on how many threads share it; on one thread a
+    run gives the same numbers every time on this machine, whatever the worker count.
+    (Other machines may pick another BLAS kernel, with other roundings.)"""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=1, user_api="blas")
+
+
+def set_plot_style() -> None:
+    """Larger fonts, so the figures stay readable when scaled to a page width."""
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({"font.size": 12, "axes.titlesize": 14, "axes.labelsize": 13,
+                         "legend.fontsize": 11, "xtick.labelsize": 11, "ytick.labelsize": 11})
+
+
+def finish_plot(best_step, ylabel: str, yscale: str, title: str) -> None:
+    """The common parts of the training figures: the y scale (a log or logit scale shows
+    every point, the first steps included), a dashed line at best_step (whose weights
+    the model keeps), labels, a legend below the axes and a grid."""
+    import matplotlib.pyplot as plt
+    plt.yscale(yscale)
+    if yscale == "logit":
+        plt.gca().yaxis.set_minor_formatter(plt.NullFormatter())
+    if best_step is not None:
+        plt.axvline(best_step, color="black", linestyle="--", linewidth=1.4,
+                    label=f"lowest validation loss (step {best_step}, weights kept)")
+    plt.xlabel("Number of gradient steps")
+    plt.ylabel(ylabel)
+    plt.title(title)
+    plt.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    plt.grid(alpha=0.3)
+
+
+def show_or_close(show: bool) -> None:
+    """Open the figures in windows if asked (blocks until closed), else close them."""
+    import matplotlib.pyplot as plt
+    if show:
+        plt.show()
+    plt.close("all")
+
+
+# ----------------------------------------------------------------------------
+# Result and figure files
+# ----------------------------------------------------------------------------
+@contextlib.contextmanager
+def atomic_file(path, mode: str = "w"):
+    """Open a temporary file next to `path` for writing; when the block ends without
+    an error it replaces `path`, else it is deleted. So an interrupted run never leaves
+    a half-written figure or results file. Creates the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as file:
+            yield file
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; these are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_figure(fig, path) -> Path:
+    """Save a figure as PNG, atomically (see atomic_file)."""
+    with atomic_file(path, "wb") as file:
+        fig.savefig(file, format="png", dpi=150, bbox_inches="tight",
+                    metadata={"Software": None})
+    print(f"Saved figure {path}")
+    return Path(path)
+
+
+def sha256_of(path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def figure_record(paths: dict) -> dict:
+    """{key: path} -> {key: {"path": str, "sha256": hex}}: what a results file stores
+    about the figures its script wrote, so the report can tell they belong to it. Paths
+    inside the project are stored relative to it."""
+    def shown(path):
+        path = Path(path).resolve()
+        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    return {key: {"path": shown(path), "sha256": sha256_of(path)}
+            for key, path in paths.items()}
+
+
+def _non_finite(data, key="the data"):
+    """(key path, value) of the first NaN or infinite float in nested dicts and lists,
+    or None."""
+    if isinstance(data, float) and not np.isfinite(data):
+        return key, data
+    items = (data.items() if isinstance(data, dict)
+             else enumerate(data) if isinstance(data, (list, tuple)) else ())
+    for name, value in items:
+        found = _non_finite(value, str(name) if key == "the data" else f"{key}.{name}")
+        if found is not None:
+            return found
+    return None
+
+
+def write_json(path, data) -> Path:
+    """Write data as JSON, atomically (see atomic_file). NaN and infinities raise
+    ValueError naming the file and the key: they are no valid JSON for other readers."""
+    where = _non_finite(data)
+    if where is not None:
+        key, value = where
+        raise ValueError(f"cannot write {path}: {key} is not JSON compliant: {value}")
+    with atomic_file(path, "w") as file:
+        json.dump(data, file, indent=2, allow_nan=False)
+        file.write("\n")
+    print(f"Saved results {path}")
+    return Path(path)
+
+
+def split_shapes(X_train, Y_train, X_val, Y_val) -> dict:
+    """The four array shapes as JSON-ready lists, for the results files."""
+    return dict(X_train=list(X_train.shape), Y_train=list(Y_train.shape),
+                X_val=list(X_val.shape), Y_val=list(Y_val.shape))
+
+
+# ----------------------------------------------------------------------------
+# The summary of a run
+# ----------------------------------------------------------------------------
+def run_summary(trainer, cross_entropy_loss, calculate_accuracy) -> dict:
+    """Where a finished trainer stopped, the losses and accuracies of its kept weights on
+    the whole training and validation sets, and ||w||^2: one entry of a results file."""
+    model = trainer.model
+    summary = dict(shuffle=bool(trainer.shuffle_dataset))
+    for name, X, Y in (("train", trainer.X_train, trainer.Y_train),
+                       ("val", trainer.X_val, trainer.Y_val)):
+        summary[f"final_{name}_loss"] = cross_entropy_loss(Y, model.forward(X))
+    for name, X, Y in (("train", trainer.X_train, trainer.Y_train),
+                       ("val", trainer.X_val, trainer.Y_val)):
+        summary[f"final_{name}_accuracy"] = float(calculate_accuracy(X, Y, model))
+    return dict(summary, early_stopped=bool(trainer.early_stopped),
+                stop_epoch=trainer.stop_epoch, epochs_trained=trainer.stop_epoch + 1,
+                stop_step=trainer.stop_step, best_step=trainer.best_step,
+                num_steps=trainer.num_steps, steps_per_epoch=trainer.num_steps_per_epoch,
+                weight_norm_sq=float(np.sum(model.w ** 2)))
+
+
+def print_summary(name: str, run: dict) -> None:
+    """Print where a run stopped and its final numbers (a run_summary() dict)."""
+    how = "Early stopping kicked in" if run["early_stopped"] else "Training ran to the end"
+    print(f"[{name}] {how} in epoch index {run['stop_epoch']} (epoch {run['epochs_trained']}),"
+          f" global step {run['stop_step']}; lowest validation loss at step {run['best_step']}")
+    print(f"[{name}] Final train loss: {run['final_train_loss']:.6f}, "
+          f"validation loss: {run['final_val_loss']:.6f}")
+    print(f"[{name}] Train accuracy: {run['final_train_accuracy']:.4f}, "
+          f"validation accuracy: {run['final_val_accuracy']:.4f}")
+
+
+# ----------------------------------------------------------------------------
+# Task 3's run, saved for task 4
+# ----------------------------------------------------------------------------
+def fingerprint(settings: dict, source_files) -> str:
+    """SHA-256 over everything a seeded run depends on: its settings, the source code
+    that computes it, the data (the MNIST MD5s that mnist.load checks) and the numerical
+    libraries (NumPy, its BLAS and the CPU kernel BLAS chose)."""
+    from threadpoolctl import threadpool_info
+    blas = [{key: info.get(key) for key in ("internal_api", "version", "architecture")}
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+    digest = hashlib.sha256(json.dumps(
+        [settings, mnist.MD5, np.__version__, blas, sys.version], sort_keys=True,
+        default=str).encode())
+    for name in sorted(source_files):
+        digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def save_run(path, key: str, w, run: dict, val_history: dict) -> None:
+    """Save a finished run (weights, summary, validation history) under its fingerprint
+    `key`, atomically, so that task 4 can reuse it instead of training it again."""
+    with atomic_file(path, "wb") as file:
+        np.savez(file, fingerprint=key, w=w, run=json.dumps(run), val_history=json.dumps(
+            {kind: list(history.items()) for kind, history in val_history.items()}))
+
+
+def load_run(path, key: str, reproduce):
+    """The run save_run saved under fingerprint `key`: (w, summary, val_history), or
+    None if there is none, it has another fingerprint, or reproduce(w) does not give
+    back its saved (validation loss, validation accuracy) exactly."""
+    try:
+        with np.load(path) as saved:
+            if str(saved["fingerprint"]) != key:
+                return None
+            w, run = saved["w"], json.loads(str(saved["run"]))
+            val_history = {kind: {int(step): value for step, value in pairs}
+                           for kind, pairs in json.loads(str(saved["val_history"])).items()}
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile):
+        return None  # missing, truncated or foreign: not a run to reuse
+    try:
+        if reproduce(w) != (run["final_val_loss"], run["final_val_accuracy"]):
+            return None
+    except (ValueError, AssertionError):
+        return None  # weights of another shape
+    return w, run, val_history
+
+
+# ----------------------------------------------------------------------------
+# Independent runs side by side  (TEMPORARY: to be replaced)
+# ----------------------------------------------------------------------------
+import multiprocessing  # noqa: E402
+import signal  # noqa: E402
+
+
+def handle_stop_signals():
+    pass
+
+
+_WORKER = {}
+
+
+def _start_worker(shared, lock, counter) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tqdm.tqdm.set_lock(lock)
+    with counter.get_lock():
+        _WORKER["line"] = counter.value
+        counter.value += 1
+    _WORKER["shared"] = shared
+
+
+def _run_in_worker(function_and_job):
+    function, job = function_and_job
+    return function(*_WORKER["shared"], **job, progress_position=_WORKER["line"])
+
+
+def run_parallel(function, jobs: list, shared: tuple = (), num_workers: int = None) -> list:
+    num_workers = min(len(jobs), num_workers or os.cpu_count() or 1)
+    if num_workers <= 1:
+        return [function(*shared, **job, progress_position=0) for job in jobs]
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(num_workers, initializer=_start_worker,
+                        initargs=(shared, tqdm.tqdm.get_lock(), context.Value("i", 0)))
+    try:
+        results = list(pool.imap(_run_in_worker, [(function, job) for job in jobs]))
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return results
