@@ -93,7 +93,11 @@ def finish_plot(best_step, ylabel: str, yscale: str, title: str) -> None:
     the model keeps), labels, a legend below the axes and a grid."""
     import matplotlib.pyplot as plt
     plt.yscale(yscale)
-    if yscale == "logit":
+    if yscale == "logit":  # plain ticks, more of them near 1
+        low, high = plt.ylim()
+        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97,
+                             0.98, 0.99, 0.995, 0.998, 0.999) if low <= t <= high]
+        plt.yticks(ticks, [f"{t:g}" for t in ticks])
         plt.gca().yaxis.set_minor_formatter(plt.NullFormatter())
     if best_step is not None:
         plt.axvline(best_step, color="black", linestyle="--", linewidth=1.4,
