@@ -81,6 +81,9 @@ TYPST_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 LAYOUT = {"papersize": "a4", "margin": {"x": "2.5cm", "y": "2.5cm"},
           "mainfont": "Libertinus Serif", "mathfont": "New Computer Modern Math",
           "codefont": "DejaVu Sans Mono"}
+# The width of every figure: large enough to read, small enough that a figure and its
+# caption fit the space left on most pages.
+FIGURE_WIDTH = "80%"
 # nbconvert writes an output image as ![png](report_files/report_12_0.png).
 OUTPUT_IMAGE = re.compile(r"^!\[[^\]\n]*\]\((%s/[^)\s]+)\)[ \t]*$" % re.escape(FIGURES_DIR),
                           re.MULTILINE)
@@ -179,8 +182,8 @@ def export_markdown(nb, build_dir):
         path = build_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    # Output figures: no alt text (it would become a caption) and the full text width.
-    return OUTPUT_IMAGE.sub(r"![](\1){width=100%}", body)
+    # Output figures: no alt text (it would become a caption), FIGURE_WIDTH of the text width.
+    return OUTPUT_IMAGE.sub(r"![](\1){width=%s}" % FIGURE_WIDTH, body)
 
 
 def date_text():

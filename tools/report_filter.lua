@@ -105,7 +105,7 @@ function Pandoc(doc)
       out:insert(pandoc.RawBlock("typst", "#block(breakable: false)["))
       out:insert(block)
       out:insert(following)
-      out:insert(pandoc.RawBlock("typst", "]"))
+      out:insert(pandoc.RawBlock("typst", "]\n"))
       i = i + 2
     else
       out:insert(block)
