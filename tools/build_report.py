@@ -141,15 +141,17 @@ def execute(nb, workdir, timeout):
         return  # nothing to run: no kernel needed
     # The kernel finds report_answers.py through REPORT_TOOLS, wherever the cells run; its
     # log level keeps its warnings (e.g. about its TCP transport) out of the build's output.
+    failed = []  # the index of the cell that failed, as nbclient reports it
     client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(workdir)}},
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            on_cell_error=lambda cell, cell_index, **_: failed.append(cell_index))
     previous = os.environ.get("REPORT_TOOLS")
     os.environ["REPORT_TOOLS"] = str(TOOLS)
     try:
         client.execute()
     except CellExecutionError as error:
-        failed = [i for i, cell in enumerate(nb.cells)
-                  if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+        failed += [i for i, cell in enumerate(nb.cells)
+                   if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
         where = "a cell"
         if failed:
             index = failed[0]
