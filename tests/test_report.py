@@ -4,7 +4,9 @@ in the text are provably read from results/*.json and not typed in), and the ans
 rendered in-process from changed results, as a student's changed runs would write them
 (so every sentence that depends on an outcome is shown to follow the numbers)."""
 import copy
+import functools
 import hashlib
+import io
 import importlib.util
 import json
 import os
@@ -70,14 +72,21 @@ def spike_pair(seed, no_shuffle, shuffle):
             "no_shuffle": no_shuffle, "shuffle": shuffle}
 
 
-def save_png(path, title):
-    """A small line plot, written without pyplot (no global backend state)."""
+@functools.lru_cache(maxsize=None)
+def _png(title):
+    """The bytes of a small line plot, drawn once per title (without pyplot's state)."""
     fig = Figure(figsize=(4, 2.2), dpi=50)
     ax = fig.add_subplot()
     ax.plot([0, 1, 2], [0.3, 0.2, 0.15])
     ax.set_title(title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def save_png(path, title):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    path.write_bytes(_png(title))
 
 
 def gradient_checks(lambdas=(None,)):
@@ -233,11 +242,21 @@ def committed():
 SOURCE_DATE_EPOCH = "1700000000"  # 14 November 2023, 22:13 UTC
 
 
+_BUILD = {}  # the one build of the session, shared with test_report_pdf.py
+
+
 @pytest.fixture(scope="session")
 def report_build(tmp_path_factory):
     """One build of the PDF from the committed notebook, as saved from Jupyter with (stale)
-    outputs, against the synthetic results; shared by this module and test_report_pdf.py.
+    outputs, against the synthetic results; shared by this module and test_report_pdf.py
+    (which imports this fixture: pytest then sees two fixtures, hence the cache).
     Returns a dict: pdf, build (folder), root, stderr (all the build printed there)."""
+    if not _BUILD:
+        _BUILD.update(_build(tmp_path_factory))
+    return _BUILD
+
+
+def _build(tmp_path_factory):
     root = write_results_tree(tmp_path_factory.mktemp("report_build"))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):

@@ -8,6 +8,7 @@ import unicodedata
 
 import nbformat
 import pytest
+from nbclient.exceptions import CellExecutionError
 from pypdf import PdfReader
 
 from test_report import (NOTEBOOK, SUBTASK_HEADINGS, TITLE, build_report,  # noqa: F401
@@ -155,14 +156,16 @@ def test_broken_formula_fails_and_is_named(tmp_path, capsys):
     assert "was not changed" in message
 
 
-def test_failing_cell_fails_and_is_named(tmp_path, capsys):
+def test_failing_cell_is_named_without_colour_codes():
     nb = small_notebook(nbformat.v4.new_markdown_cell("## Task 7c"),
                         nbformat.v4.new_code_cell("x = 1"),
                         nbformat.v4.new_code_cell("raise ValueError('planted failure')"))
-    message = build_fails(tmp_path, nb, capsys)
-    assert "cell 2 (in 'Task 7c')" in message
+    error = CellExecutionError("\x1b[0;31mValueError\x1b[0m: planted failure", "ValueError",
+                               "planted failure")
+    message = build_report.failure_message(nb, 2, error)
+    assert message.startswith("cell 2 (in 'Task 7c'), which begins `raise ValueError(")
     assert "ValueError: planted failure" in message
-    assert "\x1b[" not in message  # no colour codes in a log
+    assert "\x1b[" not in message
 
 
 def test_a_figure_from_another_run_fails_with_the_fix(tmp_path, capsys):
@@ -174,7 +177,7 @@ def test_a_figure_from_another_run_fails_with_the_fix(tmp_path, capsys):
                                 "--output", str(output), "--build-dir", str(tmp_path / "b")])
     message = capsys.readouterr().err
     assert status == 1 and not output.exists()
-    assert "(in 'Task 2e')" in message
+    assert "(in 'Task 2e'), which begins `%%figure task2 task2e`" in message  # the cell
     assert "ReportError: figures/task2e_shuffle.png is not the figure" in message
     assert "`rm results/task2.json && make report`" in message
     assert "Traceback" not in message and "\x1b[" not in message

@@ -109,6 +109,22 @@ def section_of(nb, index):
     return ""
 
 
+def failure_message(nb, index, error):
+    """What the build says about a failing cell: which cell (its number, section and first
+    line), the error and, unless it is a ReportError that says what to do, the traceback;
+    without the colour codes of IPython's tracebacks."""
+    where = "a cell"
+    if index is not None:
+        lines = nb.cells[index].source.strip().splitlines() or [""]
+        section = section_of(nb, index)
+        where = f"cell {index}" + (f" (in '{section}')" if section else "")
+        where += f", which begins `{lines[0]}`,"
+    message = f"{where} of the notebook failed with {error.ename}: {error.evalue}"
+    if error.ename != "ReportError":
+        message += f"\n{error}"
+    return ANSI.sub("", message)
+
+
 def title_page(nb):
     """(title, authors) from the first cell, which is then removed from `nb`; the title
     falls back to the notebook's metadata when the first cell is not a title cell."""
@@ -152,17 +168,7 @@ def execute(nb, workdir, timeout):
     except CellExecutionError as error:
         failed += [i for i, cell in enumerate(nb.cells)
                    if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
-        where = "a cell"
-        if failed:
-            index = failed[0]
-            lines = nb.cells[index].source.strip().splitlines() or [""]
-            section = section_of(nb, index)
-            where = f"cell {index}" + (f" (in '{section}')" if section else "")
-            where += f", which begins `{lines[0]}`,"
-        message = f"{where} of the notebook failed with {error.ename}: {error.evalue}"
-        if error.ename != "ReportError":  # its message says it all; others get the traceback
-            message += f"\n{error}"
-        raise BuildError(ANSI.sub("", message)) from None
+        raise BuildError(failure_message(nb, failed[0] if failed else None, error)) from None
     except (CellTimeoutError, DeadKernelError) as error:
         raise BuildError(ANSI.sub("", f"executing the notebook failed: {error}")) from None
     finally:
