@@ -54,7 +54,7 @@ def loss(x):
 
 def sig3(x):
     """Three significant digits: 24.34 -> '24.3', 0.3624 -> '0.362'."""
-    return f"{x:.3g}"
+    return f"{x:#.3g}".rstrip(".")  # 24.0 stays 24.0
 
 
 def sig2(x):
@@ -217,7 +217,7 @@ def facts_task4(r4, r3):
     same = all(base.get(k) == r3["run"].get(k) for k in SAME_RUN_KEYS)
     swing = r4["val_accuracy_swing"]["by_lambda"]
     rows = []
-    for value in [0.0] + sorted(r4["lambdas_4c"]):
+    for value in [0.0] + sorted(v for v in r4["lambdas_4c"] if v > 0):
         run = run4(r4, value)
         # differences of the accuracies as printed (4 decimals), so that they add up
         change = round(run["final_val_accuracy"], 4) - round(base["final_val_accuracy"], 4)
@@ -245,8 +245,8 @@ def facts_task4(r4, r3):
         higher=[r for r in reg if r["effect"] == "higher"],
         gap_shrinks=all(b < a for a, b in zip(gaps, gaps[1:])),
         norm_falls=all(b < a for a, b in zip(norms, norms[1:])),
-        train_falls=all(b < a for a, b in zip(train, train[1:])),
-        val_falls=all(b < a for a, b in zip(val, val[1:])),
+        train_falls=all(b <= a for a, b in zip(train, train[1:])) and train[-1] < train[0],
+        val_falls=all(b <= a for a, b in zip(val, val[1:])) and val[-1] < val[0],
         norm_ratio=norms[0] / norms[-1] if norms[-1] > 0 else math.inf,
         lam_ratio=lams[-1] / lams[0],
         settled=[r for r in reg if r["taus"] >= 3], unsettled=[r for r in reg if r["taus"] < 3],
