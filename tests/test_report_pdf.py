@@ -77,7 +77,8 @@ def test_figures_without_alt_text_each_on_the_page_of_its_caption(built, reader,
         [number] = [n for n, text in enumerate(pages) if f"Figure {key}." in text]
         assert reader.pages[number].images, f"Figure {key}: caption without its image"
         # the image and its caption are one block that does not break
-        assert re.search(r"#block\(breakable: false\)\[\s*#box\(image\([^\n]*\)\)\s*"
+        assert re.search(r"#block\(breakable: false\)\[\s*#align\(center\)\[\s*"
+                         r"#box\(image\([^\n]*\)\)\s*\]\s*"
                          rf"#strong\[Figure {key}\.\]", typ), key
 
 

@@ -63,7 +63,7 @@ end
 -- Keeping together what belongs together: a figure and its caption (the paragraph after
 -- an output image that begins with a bold "Figure ..."), and a display equation and the
 -- paragraph that leads into it. Each such pair becomes one Typst block that does not
--- break across pages.
+-- break across pages; a figure is centred.
 
 local function is_image(block)
   return (block.t == "Para" or block.t == "Plain") and #block.content == 1
@@ -103,9 +103,15 @@ function Pandoc(doc)
     local block, following = blocks[i], blocks[i + 1]
     if following and together(block, following) then
       out:insert(pandoc.RawBlock("typst", "#block(breakable: false)["))
-      out:insert(block)
+      if is_image(block) then  -- a figure, centred above its caption
+        out:insert(pandoc.RawBlock("typst", "#align(center)["))
+        out:insert(block)
+        out:insert(pandoc.RawBlock("typst", "]"))
+      else
+        out:insert(block)
+      end
       out:insert(following)
-      out:insert(pandoc.RawBlock("typst", "]\n"))
+      out:insert(pandoc.RawBlock("typst", "]"))
       i = i + 2
     else
       out:insert(block)
