@@ -24,7 +24,7 @@ FIGURES4 := figures/task4b_weights.png figures/task4c_val_accuracy.png \
   figures/task4e_weight_norm.png
 FIGURES := $(FIGURES2) $(FIGURES3) $(FIGURES4)
 RESULTS := results/task2.json results/task3.json results/task4.json
-REPORT_TOOLS := tools/build_report.py tools/report_filter.lua
+REPORT_TOOLS := tools/build_report.py tools/report_filter.lua tools/report_answers.py
 
 # A task script writes its figures and then results/taskN.json, so the JSON file stands
 # for the whole run. A run with a missing figure is out of date: `rerun` adds the
