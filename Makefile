@@ -80,9 +80,13 @@ test: $(DATA)  ## the test suite (gradient checks on the real data included)
 bench: $(DATA)  ## seconds per softmax epoch: trainer, minimal loop, memory and compute floors
 	$(PY) benchmarks/bench_training.py
 
+.PHONY: stress
+stress: $(DATA)  ## SIGINT/SIGTERM at random moments: no process left, no half-written file
+	$(PY) benchmarks/stress_signals.py
+
 .PHONY: bench-e2e
-bench-e2e: $(DATA)  ## tasks 2-4 end to end, this tree against REV (default c638869), alternating
-	$(PY) benchmarks/bench_training.py --against $(or $(REV),c638869)
+bench-e2e: $(DATA)  ## tasks 2-4 end to end, this tree against REV (default 8478308), alternating
+	$(PY) benchmarks/bench_training.py --against $(or $(REV),8478308)
 
 clean:  ## remove generated files (keeps .venv and the data)
 	rm -rf build results figures report.pdf assignment_code.zip .pytest_cache
