@@ -4,7 +4,7 @@ shuffling and early stopping.
 Writes figures/task3b_loss.png, figures/task3c_accuracy.png, results/task3.json, and
 results/task3_run.npz (the trained model, which task4.py reuses for lambda = 0).
 """
-import checks  # first: it names a missing package and how to install it
+import checks  # noqa: F401 -- first: it names a missing package and how to install it
 
 import matplotlib.pyplot as plt
 import numpy as np
