@@ -43,7 +43,7 @@ def test_stops_after_exactly_ten_non_improving_validations():
     assert list(val_history["loss"]) == [5 * i for i in range(13)]
     assert trainer.stop_step == 60 and trainer.num_steps == 61
     assert trainer.stop_epoch == 2              # steps 50..74 are epoch index 2
-    assert trainer.best_step == 10 and trainer.best_val_loss == 3.0
+    assert trainer.best_step == 10 and val_history["loss"][10] == 3.0
     assert trainer.model.w[0, 0] == 10          # weights of the best validation restored
     assert len(train_history["loss"]) == 61
 
@@ -122,7 +122,7 @@ def test_batch_loader_rejects_different_lengths():
 
 def test_trainer_rejects_bad_settings():
     X = np.zeros((10, 1))
-    with pytest.raises(ValueError, match=r"batch_size \(11\) is larger than the data set"):
+    with pytest.raises(ValueError, match=r"batch_size \(11\) is larger than the training set"):
         BaseTrainer(StepModel(), 0.1, 11, False, X, X, X, X)
     with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got 0"):
         BaseTrainer(StepModel(), 0, 2, False, X, X, X, X)
