@@ -36,8 +36,6 @@ RUNS = {
     "task4_reusing": ("task4", ["--max-epochs", 1, "--workers", 1]),
     "task2": ("task2", ["--max-epochs", TASK2_EPOCHS, "--workers", 1]),
     "task2_two_workers": ("task2", ["--max-epochs", TASK2_EPOCHS, "--workers", 2]),
-    # too short for the 2e spike study: it must say so, not fail
-    "task2_one_epoch": ("task2", ["--max-epochs", 1, "--workers", 1]),
 }
 
 

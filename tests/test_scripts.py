@@ -325,18 +325,20 @@ def test_task2_same_results_with_one_and_two_workers(task2_run, task2_run_two_wo
         task2_run.json)
 
 
-@pytest.fixture(scope="module")
-def task2_one_epoch(task_scripts):
-    return Run(task_scripts / "task2_one_epoch", "task2")
-
-
-def test_task2_with_one_epoch_is_too_short_for_the_spike_study(task2_one_epoch):
-    """One epoch ends before the warm-up: no pairs to compare, and no ratio."""
-    check_outputs(task2_one_epoch, TASK2_FIGURES)
-    study = task2_one_epoch.json["spike_study"]
+def test_task2_spike_study_of_runs_too_short_to_measure():
+    """Runs that end before the warm-up (task2.main with one epoch): no pairs to compare
+    and no ratio, but no error either."""
+    steps_per_epoch = 31
+    run = dict(steps_per_epoch=steps_per_epoch, stop_step=30)
+    history = dict(accuracy={step: 0.9 + 0.001 * step for step in range(0, 31, 6)})
+    shuffled = [(dict(run), None, history)] * 2
+    Y_train = (np.arange(4005) % 3 == 0).reshape(-1, 1).astype(np.int64)
+    study = task2.spike_study(run, history, shuffled, [0, 1], Y_train, 128, warm_up_epochs=2)
     assert study["pairs"] == [] and study["ratio_median"] is None
+    assert study["ratio_min"] is None and study["ratio_max"] is None
     assert study["largest_drops_no_shuffle"] == [] and study["seeds_less_spiky"] == 0
-    assert "[2e]" not in task2_one_epoch.stdout
+    assert study["validation_every"] == 6 and study["drop_period_steps"] == 186
+    assert study["share_of_twos_overall"] == pytest.approx(Y_train.mean())
 
 
 def test_task2a_main_sanity_checks(task_scripts):
