@@ -10,17 +10,21 @@ PY     := $(VENV)/bin/python
 SETUP  := $(VENV)/.installed
 # mnist.py keeps the verified data in $MNIST_DATA_DIR if that is set, else in data/.
 DATA   := $(or $(MNIST_DATA_DIR),data)/mnist.npz
-SHARED := utils.py trainer.py mnist.py
-TASK2  := task2.py task2a.py
-TASK3  := task3.py task3a.py $(TASK2)
-CODE   := task2a.py task2.py task3a.py task3.py task4.py trainer.py utils.py mnist.py
+# What each task script imports, directly or not (tests/test_makefile.py checks these
+# lists against the import lines): editing a file reruns exactly the scripts that use it.
+SHARED := utils.py trainer.py checks.py script_tools.py mnist.py
+TASK2  := task2.py task2a.py $(SHARED)
+TASK3  := task3.py task3a.py task2a.py $(SHARED)
+TASK4  := task4.py $(TASK3)
+# The zip takes the task files and the modules they import: every .py file but its script.
+CODE   := $(filter-out create_submission_zip.py,$(wildcard *.py))
 FIGURES2 := figures/task2b_loss.png figures/task2c_accuracy.png figures/task2e_shuffle.png
 FIGURES3 := figures/task3b_loss.png figures/task3c_accuracy.png
 FIGURES4 := figures/task4b_weights.png figures/task4c_val_accuracy.png \
   figures/task4e_weight_norm.png
 FIGURES := $(FIGURES2) $(FIGURES3) $(FIGURES4)
 RESULTS := results/task2.json results/task3.json results/task4.json
-REPORT_TOOLS := tools/build_report.py tools/report_filter.lua
+REPORT_TOOLS := tools/build_report.py tools/report_filter.lua tools/report_answers.py
 
 # A task script writes its figures and then results/taskN.json, so the JSON file stands
 # for the whole run. A run with a missing figure is out of date: `rerun` adds the
@@ -47,15 +51,15 @@ $(DATA): | $(SETUP)
 
 tasks: $(RESULTS) $(FIGURES)  ## run tasks 2, 3 and 4: figures/ and results/
 
-results/task2.json: $(TASK2) $(SHARED) $(DATA) $(call rerun,$(FIGURES2)) | $(SETUP)
+results/task2.json: $(TASK2) $(DATA) $(call rerun,$(FIGURES2)) | $(SETUP)
 	$(PY) task2.py
 
-results/task3.json: $(TASK3) $(SHARED) $(DATA) $(call rerun,$(FIGURES3)) | $(SETUP)
+results/task3.json: $(TASK3) $(DATA) $(call rerun,$(FIGURES3)) | $(SETUP)
 	$(PY) task3.py
 
 # Task 4 takes its lambda = 0 model from task 3's run when that is provably the same
 # (task3.load_run), so task 3 goes first; task 4 trains the model itself otherwise.
-results/task4.json: task4.py $(TASK3) $(SHARED) $(DATA) $(call rerun,$(FIGURES4)) \
+results/task4.json: $(TASK4) $(DATA) $(call rerun,$(FIGURES4)) \
   | $(SETUP) results/task3.json
 	$(PY) task4.py
 

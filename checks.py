@@ -1,8 +1,21 @@
 """Input checks for the assignment's functions: each raises an error that says what
 was expected and what was given, so a bad array fails where it enters, not as a wrong
 number later. Not part of the starter code; the task files call these where data
-enters (pre-processing, one-hot encoding, the losses, the trainer's constructor)."""
-import numpy as np
+enters (pre-processing, one-hot encoding, the losses, the trainer's constructor).
+
+The task files import this module first: when a package is missing, the first line a
+student sees says how to install the packages."""
+import importlib.util
+import sys
+
+_MISSING = [name for name in ("numpy", "matplotlib", "tqdm", "threadpoolctl")
+            if importlib.util.find_spec(name) is None]
+if _MISSING:
+    sys.exit(f"{', '.join(_MISSING)} not installed for {sys.executable}. Run `make setup` "
+             "and use .venv/bin/python, or: python3 -m venv .venv && .venv/bin/python -m pip "
+             "install -r requirements.txt")
+
+import numpy as np  # noqa: E402
 
 
 def _first_bad(a: np.ndarray, bad: np.ndarray) -> str:

@@ -38,7 +38,12 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import numpy as np
+try:
+    import numpy as np
+except ModuleNotFoundError as error:
+    sys.exit(f"{error.name} is not installed for {sys.executable}. Run `make setup` and use "
+             ".venv/bin/python, or: python3 -m venv .venv && .venv/bin/python -m pip install "
+             "-r requirements.txt")
 
 try:  # where ndarray pickles point to: numpy._core in numpy 2, numpy.core before
     from numpy._core import multiarray as _multiarray
@@ -329,8 +334,13 @@ def init():
     _arrays()
 
 
-def main():
+def main(argv=None):
     """`python mnist.py`: get the data (first time: fetch, verify, cache) and summarize it."""
+    import argparse
+    argparse.ArgumentParser(
+        description="Fetch MNIST (first time only), verify it against the MD5s of the "
+        f"original files and cache it as {CACHE_NAME} in the data folder ({DATA_DIR}, or "
+        "$MNIST_DATA_DIR if set). Takes no options.").parse_args(argv)
     try:
         X_train, Y_train, X_test, Y_test = load()
     except RuntimeError as error:

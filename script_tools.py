@@ -6,12 +6,20 @@ The graded code (task2a.py, task3a.py, trainer.py, the trainers in task2.py and
 task3.py) does not depend on this module; the scripts' main() functions do.
 """
 import argparse
+import atexit
 import contextlib
+import ctypes
 import hashlib
 import json
+import multiprocessing
 import os
+import pickle
+import secrets
+import select
+import signal
 import sys
-import tempfile
+import threading
+import traceback
 import zipfile
 from pathlib import Path
 
@@ -48,6 +56,7 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
                                  "the numbers do not depend on it)")
     parser.add_argument("--max-epochs", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    handle_stop_signals()
     for name in ("max_epochs", "workers"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
@@ -59,7 +68,6 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
     if not args.show:
         matplotlib.use("Agg")
     one_blas_thread()
-    handle_stop_signals()
     set_plot_style()
     return args
 
@@ -93,7 +101,11 @@ def finish_plot(best_step, ylabel: str, yscale: str, title: str) -> None:
     the model keeps), labels, a legend below the axes and a grid."""
     import matplotlib.pyplot as plt
     plt.yscale(yscale)
-    if yscale == "logit":
+    if yscale == "logit":  # plain ticks, more of them near 1
+        low, high = plt.ylim()
+        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97,
+                             0.98, 0.99, 0.995, 0.998, 0.999) if low <= t <= high]
+        plt.yticks(ticks, [f"{t:g}" for t in ticks])
         plt.gca().yaxis.set_minor_formatter(plt.NullFormatter())
     if best_step is not None:
         plt.axvline(best_step, color="black", linestyle="--", linewidth=1.4,
@@ -123,14 +135,13 @@ def atomic_file(path, mode: str = "w"):
     a half-written figure or results file. Creates the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as file:
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"  # named before it exists,
+    try:                                                             # so a stop at any moment
+        with open(tmp, mode.replace("w", "x")) as file:              # leaves no temp file
             yield file
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; these are ordinary files
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -273,46 +284,165 @@ def load_run(path, key: str, reproduce):
 
 
 # ----------------------------------------------------------------------------
-# Independent runs side by side  (TEMPORARY: to be replaced)
+# Independent runs side by side, and a clean stop on Ctrl-C or SIGTERM
 # ----------------------------------------------------------------------------
-import multiprocessing  # noqa: E402
-import signal  # noqa: E402
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# Linux only: workers are tied to their parent by prctl (elsewhere runs are sequential)
+_prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 
 
-def handle_stop_signals():
-    pass
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread when the process receives SIGTERM."""
 
 
-_WORKER = {}
+def _ignore_stop_signals() -> None:  # also at exit: the script's work is done
+    for stop_signal in _STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_IGN)
 
 
-def _start_worker(shared, lock, counter) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    tqdm.tqdm.set_lock(lock)
-    with counter.get_lock():
-        _WORKER["line"] = counter.value
-        counter.value += 1
-    _WORKER["shared"] = shared
+def _on_stop_signal(signum, frame):
+    """The first stop signal raises in the script's code; later ones, and any after the
+    script's code has ended (the process is exiting anyway), are ignored."""
+    _ignore_stop_signals()
+    while frame is not None and frame.f_globals.get("__name__") != "__main__":
+        frame = frame.f_back
+    if frame is not None:
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Stopped()
 
 
-def _run_in_worker(function_and_job):
-    function, job = function_and_job
-    return function(*_WORKER["shared"], **job, progress_position=_WORKER["line"])
+def _stopped_hook(kind, error, tb):
+    """Uncaught Ctrl-C or SIGTERM: one line, atexit, end by that signal (status 130/143)."""
+    if not issubclass(kind, KeyboardInterrupt):
+        return sys.__excepthook__(kind, error, tb)
+    signum, how = ((signal.SIGTERM, "SIGTERM") if issubclass(kind, Stopped)
+                   else (signal.SIGINT, "Ctrl-C (SIGINT)"))
+    with contextlib.suppress(BaseException):
+        script = os.path.basename(sys.argv[0]) or "python"
+        print(f"{script}: stopped by {how} before it finished", file=sys.stderr, flush=True)
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # only if the signal is blocked
+
+
+def handle_stop_signals() -> None:
+    """Call once, early in a script: SIGTERM raises Stopped (a KeyboardInterrupt), so
+    `finally` and `except BaseException` cleanups run as for Ctrl-C; an uncaught
+    stop prints one line instead of a traceback and ends the process by its signal."""
+    if threading.current_thread() is threading.main_thread():
+        for stop_signal in _STOP_SIGNALS:
+            signal.signal(stop_signal, _on_stop_signal)
+        sys.excepthook = _stopped_hook
+        atexit.unregister(_ignore_stop_signals)
+        atexit.register(_ignore_stop_signals)
+
+
+def _run_in_worker(function, shared, job, line, write_fd, parent_pid, lock):
+    """In the forked child: run one job, send the pickled (True, result) or
+    (False, error, traceback text) to the parent, os._exit. Never returns."""
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the parent ...
+        if os.getppid() != parent_pid:  # ... even if it died before prctl
+            os._exit(1)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        tqdm.tqdm.set_lock(lock)
+        try:
+            data = pickle.dumps((True, function(*shared, **job, progress_position=line)))
+        except BaseException as error:
+            tb = traceback.format_exc()
+            try:
+                data = pickle.dumps((False, error, tb))
+                pickle.loads(data)  # some errors pickle, but cannot be rebuilt
+            except Exception:
+                data = pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}"), tb))
+        status = 0
+    finally:
+        for stream in (sys.stdout, sys.stderr):  # first: once the result is sent, we are reaped
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        with contextlib.suppress(BaseException), open(write_fd, "wb") as pipe:
+            pipe.write(data)  # (no data: the parent reports a worker without a result)
+        os._exit(status)  # no atexit handlers, no second flush of inherited buffers
+
+
+@contextlib.contextmanager
+def _stop_signals_held():
+    """Ctrl-C and SIGTERM wait until the block is done (no other thread runs)."""
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
+def _outcome(index: int, pid: int, data: bytes):
+    """Reap a worker that closed its pipe; return its result or raise its error."""
+    exit_code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    try:
+        outcome = pickle.loads(data)
+    except Exception:
+        raise RuntimeError(f"job {index}: worker ended with {exit_code}, no result") from None
+    if not outcome[0]:
+        outcome[1].add_note(f"\nJob {index} failed in worker process {pid}:\n{outcome[2]}")
+        raise outcome[1]
+    return outcome[1]
 
 
 def run_parallel(function, jobs: list, shared: tuple = (), num_workers: int = None) -> list:
+    """[function(*shared, **job, progress_position=line) for job in jobs], in job order,
+    computed in up to num_workers forked processes (default: one per CPU); `line` is
+    the worker's progress bar line. `shared` reaches the workers without a copy. The
+    first error, Ctrl-C or SIGTERM kills every worker before it reaches the caller."""
+    jobs = list(jobs)
     num_workers = min(len(jobs), num_workers or os.cpu_count() or 1)
-    if num_workers <= 1:
+    if num_workers <= 1 or _prctl is None:
         return [function(*shared, **job, progress_position=0) for job in jobs]
-    context = multiprocessing.get_context("fork")
-    pool = context.Pool(num_workers, initializer=_start_worker,
-                        initargs=(shared, tqdm.tqdm.get_lock(), context.Value("i", 0)))
+    if threading.active_count() > 1:
+        names = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+        raise RuntimeError(f"run_parallel will not fork while other threads run: {names}")
+    lock = multiprocessing.get_context("fork").RLock()  # for the workers' progress bars
+    results, running, free_lines = [None] * len(jobs), {}, set(range(num_workers))
+    next_job, parent_pid = 0, os.getpid()
     try:
-        results = list(pool.imap(_run_in_worker, [(function, job) for job in jobs]))
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
+        while next_job < len(jobs) or running:
+            while next_job < len(jobs) and len(running) < num_workers:
+                sys.stdout.flush()  # else the worker would print the buffer again
+                sys.stderr.flush()
+                line = min(free_lines)
+                with _stop_signals_held():  # until the new worker is on record
+                    read_fd, write_fd = os.pipe()
+                    pid = os.fork()
+                    if pid == 0:
+                        _run_in_worker(function, shared, jobs[next_job], line, write_fd,
+                                       parent_pid, lock)
+                    os.close(write_fd)
+                    running[read_fd] = (next_job, pid, line, [])
+                    free_lines.remove(line)
+                    next_job += 1
+            for read_fd in select.select(list(running), [], [])[0]:
+                chunk = os.read(read_fd, 1 << 20)
+                if chunk:
+                    running[read_fd][3].append(chunk)
+                    continue
+                index, pid, line, chunks = running.pop(read_fd)
+                os.close(read_fd)
+                free_lines.add(line)
+                results[index] = _outcome(index, pid, b"".join(chunks))
     finally:
-        pool.join()
+        with _stop_signals_held():  # kill and reap every worker still running
+            for _, pid, _, _ in running.values():
+                os.kill(pid, signal.SIGKILL)  # not reaped yet, so the pid is still ours
+            for read_fd, (_, pid, _, _) in running.items():
+                os.waitpid(pid, 0)
+                os.close(read_fd)
     return results
+
+
+def run_side_by_side(*calls, num_workers: int = None) -> list:
+    """[call() for call in calls], each call in a process of its own (see run_parallel)."""
+    return run_parallel(lambda call, progress_position: call(), [dict(call=c) for c in calls],
+                        num_workers=num_workers)

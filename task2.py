@@ -4,6 +4,8 @@ Trains without shuffling (tasks 2b-2d) and with shuffling (task 2e, ten seeds), 
 with early stopping, and prints the final numbers. Writes figures/task2b_loss.png,
 figures/task2c_accuracy.png, figures/task2e_shuffle.png and results/task2.json.
 """
+import checks  # noqa: F401 -- first: it names a missing package and how to install it
+
 import math
 
 import matplotlib.pyplot as plt

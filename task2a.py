@@ -1,8 +1,11 @@
 """Task 2a: pre-processing, the logistic regression model, its loss and the
 gradient approximation test."""
+import checks  # first: it names a missing package and how to install it
+
+import argparse
+
 import numpy as np
 
-import checks
 import utils
 
 
@@ -140,4 +143,7 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description="Task 2a's sanity checks on the real data: the "
+                            "pre-processing, the output at zero weights and the gradient "
+                            "approximation test. Writes nothing; takes no options.").parse_args()
     main()

@@ -4,6 +4,8 @@ shuffling and early stopping.
 Writes figures/task3b_loss.png, figures/task3c_accuracy.png, results/task3.json, and
 results/task3_run.npz (the trained model, which task4.py reuses for lambda = 0).
 """
+import checks  # first: it names a missing package and how to install it
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -117,7 +119,7 @@ def check_gradients(X: np.ndarray, Y: np.ndarray) -> list:
 
 def main(argv=None):
     """Tasks 3b-3d: train softmax regression; write figures and results."""
-    args = script_tools.parse_args(__doc__, argv, parallel=False)
+    args = script_tools.parse_args(__doc__, argv)
     results_path = args.results_dir / "task3.json"
     results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
 
@@ -137,9 +139,11 @@ def main(argv=None):
     code = script_tools.fingerprint(hyperparameters, RUN_SOURCES)  # the code that trains
 
     X_train, Y_train, X_val, Y_val = load_data()
-    gradient_checks = check_gradients(X_train[:100], Y_train[:100])
-    w, run, train_history, val_history = train_softmax(
-        X_train, Y_train, X_val, Y_val, l2_reg_lambda, hyperparameters)
+    # Task 3a's gradient check and the training are independent: side by side
+    gradient_checks, (w, run, train_history, val_history) = script_tools.run_side_by_side(
+        lambda: check_gradients(X_train[:100], Y_train[:100]),
+        lambda: train_softmax(X_train, Y_train, X_val, Y_val, l2_reg_lambda, hyperparameters),
+        num_workers=args.workers)
     script_tools.print_summary("softmax", run)
     run_path = args.results_dir / "task3_run.npz"
     if code == script_tools.fingerprint(hyperparameters, RUN_SOURCES):

@@ -1,8 +1,11 @@
 """Task 3a (and 4a): one-hot encoding, the softmax regression model with L2
 regularization, its loss and the gradient approximation test."""
+import checks  # first: it names a missing package and how to install it
+
+import argparse
+
 import numpy as np
 
-import checks
 import utils
 from task2a import pre_process_images
 
@@ -167,4 +170,8 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description="Task 3a's sanity checks on the real data: one-hot "
+                            "encoding, the output at zero weights and the gradient "
+                            "approximation test for lambda = 0 and 0.1. Writes nothing; takes "
+                            "no options.").parse_args()
     main()

@@ -5,6 +5,8 @@ lambda = 1, 0.1, 0.01 and 0.001; 4e: the squared norm ||w||^2 after training aga
 lambda. Writes figures/task4b_weights.png, figures/task4c_val_accuracy.png,
 figures/task4e_weight_norm.png and results/task4.json.
 """
+import checks  # noqa: F401 -- first: it names a missing package and how to install it
+
 import matplotlib.pyplot as plt
 import numpy as np
 

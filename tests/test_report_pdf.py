@@ -1,39 +1,27 @@
-"""Tests for tools/build_report.py, the PDF build of `make report`: a full build of
-report.ipynb against the small synthetic results tree of test_report.py, read back with
-pypdf, and builds that must fail (a broken formula, a failing cell) without touching an
-existing PDF. Needs no system package: pandoc and typst come from PyPI."""
-import importlib.util
+"""Tests for tools/build_report.py, the PDF build of `make report`: the build of
+report.ipynb against the small synthetic results tree of test_report.py (shared with it,
+see report_build there), read back with pypdf, and builds that must fail (a broken formula,
+a failing cell, a figure from another run) without touching an existing PDF. Needs no
+system package: pandoc and typst come from PyPI."""
 import re
 import unicodedata
-from pathlib import Path
 
 import nbformat
 import pytest
+from nbclient.exceptions import CellExecutionError
 from pypdf import PdfReader
 
-from test_report import SUBTASK_HEADINGS, TITLE, write_results_tree
+from test_report import (NOTEBOOK, SUBTASK_HEADINGS, TITLE, build_report,  # noqa: F401
+                         report_build, save_png, write_results_tree)
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "report.ipynb"
-SOURCE_DATE_EPOCH = "1700000000"  # 14 November 2023, 22:13 UTC
 A4_POINTS = (595.28, 841.89)
-
-_spec = importlib.util.spec_from_file_location("build_report", REPO / "tools" / "build_report.py")
-build_report = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build_report)
+FIGURE_KEYS = ("2b", "2c", "2e", "3b", "3c", "4b", "4c", "4e")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The report built from the synthetic results: (PDF path, build folder)."""
-    root = write_results_tree(tmp_path_factory.mktemp("report_pdf"))
-    output, build_dir = root / "report.pdf", root / "build"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
-        status = build_report.main(["--notebook", str(NOTEBOOK), "--workdir", str(root),
-                                    "--output", str(output), "--build-dir", str(build_dir)])
-    assert status == 0
-    return output, build_dir
+def built(report_build):
+    """(PDF path, build folder) of the shared build."""
+    return report_build["pdf"], report_build["build"]
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +42,11 @@ def test_page_size_and_count(reader):
         assert size == pytest.approx(A4_POINTS, abs=0.5)
 
 
-def test_title_date_and_page_numbers(pages):
+def test_title_author_date_and_page_numbers(pages):
     first = pages[0].splitlines()
     assert first[0] == TITLE
-    assert "14 November 2023" in first[:3]
+    assert first[1] == "your name and student number"  # the author line of the first cell
+    assert "14 November 2023" in first[:4]
     for number, text in enumerate(pages, start=1):
         assert text.rstrip().splitlines()[-1].strip() == str(number)
 
@@ -70,29 +59,59 @@ def test_every_subtask_heading_in_order(pages):
 
 def test_math_is_rendered_not_raw_tex(pages):
     text = "\n".join(pages)
-    for symbol in "∂λσ∑∈⊤δ∇‖":
+    for symbol in "∂λσ∑⊤δ‖τ":
         assert symbol in text, symbol
     assert "$" not in text
     leftovers = re.findall(r"\\[A-Za-z]+", text)
     assert not leftovers, leftovers  # \frac, \lambda, \hat, \begin, ...
 
 
-def test_figures_full_width_without_alt_text_captions(built, reader, pages):
+def test_figures_without_alt_text_each_on_the_page_of_its_caption(built, reader, pages):
     assert sum(len(page.images) for page in reader.pages) == 8  # one per figure
     typ = (built[1] / "report.typ").read_text(encoding="utf-8")
+    width = build_report.FIGURE_WIDTH.rstrip("%")
     images = re.findall(r"image\(\"[^\"]+\"(.*?)\)", typ)
-    assert len(images) == 8 and all("width: 100" in rest for rest in images), images
-    assert not re.search(r"#figure\(\s*(\[\s*#)?(box\()?image", typ)  # no captioned figure
+    assert len(images) == 8 and all(f"width: {width}" in rest for rest in images), images
     assert not re.search(r"\bpng\b", "\n".join(pages))  # nbconvert's ![png](...) alt text
-    for key in ("2b", "2c", "2e", "3b", "3c", "4b", "4c", "4e"):
-        assert f"Figure {key}." in "\n".join(pages)
+    for key in FIGURE_KEYS:
+        [number] = [n for n, text in enumerate(pages) if f"Figure {key}." in text]
+        assert reader.pages[number].images, f"Figure {key}: caption without its image"
+        # the image and its caption are one block that does not break
+        assert re.search(r"#block\(breakable: false\)\[\s*#align\(center\)\[\s*"
+                         r"#box\(image\([^\n]*\)\)\s*\]\s*"
+                         rf"#strong\[Figure {key}\.\]", typ), key
+
+
+def test_display_equations_kept_with_their_lead_in(built):
+    typ = (built[1] / "report.typ").read_text(encoding="utf-8")
+    lead_in = re.search(r"#block\(breakable: false\)\[\n(.*?)\n\n\$ (.*?) \$\n\n\]", typ,
+                        re.DOTALL)
+    assert lead_in and lead_in.group(1).startswith("For one example"), lead_in
+    assert "#show math.equation.where(block: false): box" in typ  # never broken at "="
+
+
+def test_quiet_build(report_build):
+    """Nothing but the build's own lines: no kernel warnings, no colour codes."""
+    lines = report_build["stderr"].splitlines()
+    assert lines and all(line.startswith("build_report: ") for line in lines), lines
+    assert "WARNING" not in report_build["stderr"]
+
+
+def test_outputs_saved_in_the_notebook_do_not_reach_the_pdf(pages):
+    assert "STALE" not in "\n".join(pages)
+
+
+def test_one_spelling_and_unbroken_table_words(pages):
+    text = "\n".join(pages)
+    assert "regularis" not in text.lower()
+    assert not re.search(r"accu-\s*racy|valida-\s*tion", text)
 
 
 def test_tables_and_numbers(pages):
     text = "\n".join(pages)
-    assert "without shuffling" in text and "with shuffling" in text  # Task 2d table
-    assert "873" in text and "1.23" in text  # Task 4e table, synthetic norms (3 digits)
-    assert "epoch index 27" in text  # planted stop epoch, read from the results
+    assert "step kept" in text and "validation acc." in text  # Task 4d table
+    assert "873" in text and "1.23" in text  # Task 4b/4e, synthetic norms (3 digits)
+    assert "during epoch 27" in text  # planted stop epoch, read from the results
 
 
 def test_only_fonts_built_into_typst(reader):
@@ -138,13 +157,45 @@ def test_broken_formula_fails_and_is_named(tmp_path, capsys):
     assert "was not changed" in message
 
 
-def test_failing_cell_fails_and_is_named(tmp_path, capsys):
+def test_failing_cell_is_named_without_colour_codes():
     nb = small_notebook(nbformat.v4.new_markdown_cell("## Task 7c"),
                         nbformat.v4.new_code_cell("x = 1"),
                         nbformat.v4.new_code_cell("raise ValueError('planted failure')"))
-    message = build_fails(tmp_path, nb, capsys)
-    assert "cell 2 (in 'Task 7c')" in message
+    error = CellExecutionError("\x1b[0;31mValueError\x1b[0m: planted failure", "ValueError",
+                               "planted failure")
+    message = build_report.failure_message(nb, 2, error)
+    assert message.startswith("cell 2 (in 'Task 7c'), which begins `raise ValueError(")
     assert "ValueError: planted failure" in message
+    assert "\x1b[" not in message
+
+
+def test_a_figure_from_another_run_fails_with_the_fix(tmp_path, capsys):
+    """The real notebook against a tree whose task 2 figure was edited by hand."""
+    root = write_results_tree(tmp_path / "tree")
+    save_png(root / "figures" / "task2e_shuffle.png", "edited by hand")
+    output = tmp_path / "report.pdf"
+    status = build_report.main(["--notebook", str(NOTEBOOK), "--workdir", str(root),
+                                "--output", str(output), "--build-dir", str(tmp_path / "b")])
+    message = capsys.readouterr().err
+    assert status == 1 and not output.exists()
+    assert "(in 'Task 2e'), which begins `%%figure task2 task2e`" in message  # the cell
+    assert "ReportError: figures/task2e_shuffle.png is not the figure" in message
+    assert "`rm results/task2.json && make report`" in message
+    assert "Traceback" not in message and "\x1b[" not in message
+
+
+@pytest.mark.parametrize("source, title, authors", [
+    ("# A title\n\n**Author:** Kari Nordmann (123456)", "A title", ["Kari Nordmann (123456)"]),
+    ("# A title\n\nAuthors: Kari Nordmann; Ola Nordmann", "A title",
+     ["Kari Nordmann", "Ola Nordmann"]),
+    ("# A title", "A title", []),
+    ("# Task 1\n\nSome text.", "From metadata", []),  # not a title cell: kept
+])
+def test_title_and_authors_from_the_first_cell(source, title, authors):
+    nb = small_notebook(nbformat.v4.new_markdown_cell(source))
+    nb.metadata["title"] = "From metadata"
+    assert build_report.title_page(nb) == (title, authors)
+    assert len(nb.cells) == (1 if title == "From metadata" else 0)
 
 
 @pytest.mark.parametrize("tex, typst, absent", [

@@ -4,8 +4,10 @@
 
 The steps, all inside the build folder (default build/):
 
-1. execute the notebook headless (nbclient); a failing cell stops the build, named by its
-   number and the section it is in;
+1. take the title and the author line from the notebook's first cell (a Markdown cell
+   `# Title` with a line `**Author:** Name`), clear any outputs saved with the notebook and
+   execute it headless (nbclient); a failing cell stops the build, named by its number and
+   the section it is in;
 2. export it to Markdown without the code cells (nbconvert, as `--no-input`); the figures
    become PNG files next to it;
 3. convert the Markdown to Typst with the pandoc binary of the pypandoc-binary wheel; TeX
@@ -42,11 +44,21 @@ FIGURES_DIR = "report_files"  # the figures of the notebook's outputs, inside th
 # Jupyter. report_filter.lua deals with raw TeX and HTML.
 PANDOC_FROM = "markdown-implicit_figures+tex_math_single_backslash"
 PANDOC_FILTER = Path(__file__).with_name("report_filter.lua")
+TOOLS = Path(__file__).resolve().parent  # report_answers.py, imported by the notebook
 # Typst set-up added to pandoc's default template: long tables may continue on the next
-# page instead of leaving a gap.
+# page instead of leaving a gap; an inline formula is never broken across lines (not at
+# "=" either); table cells are not hyphenated.
 TYPST_HEADER = """\
 #show figure.where(kind: table): set block(breakable: true)
+#show math.equation.where(block: false): box
+#show table.cell: set text(hyphenate: false)
 """
+# The first cell: "# Title" and "**Author:** Name; Other Name" (the author line optional).
+TITLE_LINE = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
+AUTHOR_LINE = re.compile(r"^\W*authors?\W*:\**\s*(.*?)\s*$", re.MULTILINE | re.IGNORECASE)
+AUTHOR_PLACEHOLDER = "your name"
+# Colour codes of IPython's tracebacks, which a log file shows as garbage.
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Three gaps of pandoc's TeX-to-Typst math writer (texmath), bridged inside the equations
 # of its output by fix_math():
 # - math spaces other than \, \: \quad \qquad come out rounded down to whole ems (\; as 0em,
@@ -69,6 +81,9 @@ TYPST_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 LAYOUT = {"papersize": "a4", "margin": {"x": "2.5cm", "y": "2.5cm"},
           "mainfont": "Libertinus Serif", "mathfont": "New Computer Modern Math",
           "codefont": "DejaVu Sans Mono"}
+# The width of every figure: large enough to read, small enough that a figure and its
+# caption fit the space left on most pages.
+FIGURE_WIDTH = "80%"
 # nbconvert writes an output image as ![png](report_files/report_12_0.png).
 OUTPUT_IMAGE = re.compile(r"^!\[[^\]\n]*\]\((%s/[^)\s]+)\)[ \t]*$" % re.escape(FIGURES_DIR),
                           re.MULTILINE)
@@ -94,27 +109,73 @@ def section_of(nb, index):
     return ""
 
 
+def failure_message(nb, index, error):
+    """What the build says about a failing cell: which cell (its number, section and first
+    line), the error and, unless it is a ReportError that says what to do, the traceback;
+    without the colour codes of IPython's tracebacks."""
+    where = "a cell"
+    if index is not None:
+        lines = nb.cells[index].source.strip().splitlines() or [""]
+        section = section_of(nb, index)
+        where = f"cell {index}" + (f" (in '{section}')" if section else "")
+        where += f", which begins `{lines[0]}`,"
+    message = f"{where} of the notebook failed with {error.ename}: {error.evalue}"
+    if error.ename != "ReportError":
+        message += f"\n{error}"
+    return ANSI.sub("", message)
+
+
+def title_page(nb):
+    """(title, authors) from the first cell, which is then removed from `nb`; the title
+    falls back to the notebook's metadata when the first cell is not a title cell."""
+    title, authors = nb.metadata.get("title"), []
+    if nb.cells and nb.cells[0].cell_type == "markdown":
+        source = nb.cells[0].source
+        match = TITLE_LINE.match(source.lstrip())
+        rest = TITLE_LINE.sub("", source, count=1)
+        author = AUTHOR_LINE.search(rest)
+        if match and not AUTHOR_LINE.sub("", rest).strip():  # the cell holds nothing else
+            title = match.group(1)
+            if author:
+                names = author.group(1).strip("*_ ")
+                authors = [name.strip("*_ ") for name in names.split(";") if name.strip("*_ ")]
+            nb.cells.pop(0)
+    return title, authors
+
+
+def clear_outputs(nb):
+    """Forget what a notebook saved from Jupyter brings along: outputs, counts, errors."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+
+
 def execute(nb, workdir, timeout):
     """Run every cell in `workdir`; on an error raise BuildError naming the cell."""
+    clear_outputs(nb)
     if not any(cell.cell_type == "code" for cell in nb.cells):
         return  # nothing to run: no kernel needed
-    client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(workdir)}})
+    # The kernel finds report_answers.py through REPORT_TOOLS, wherever the cells run; its
+    # log level keeps its warnings (e.g. about its TCP transport) out of the build's output.
+    failed = []  # the index of the cell that failed, as nbclient reports it
+    client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(workdir)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            on_cell_error=lambda cell, cell_index, **_: failed.append(cell_index))
+    previous = os.environ.get("REPORT_TOOLS")
+    os.environ["REPORT_TOOLS"] = str(TOOLS)
     try:
         client.execute()
     except CellExecutionError as error:
-        failed = [i for i, cell in enumerate(nb.cells)
-                  if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
-        where = "a cell"
-        if failed:
-            index = failed[0]
-            lines = nb.cells[index].source.strip().splitlines() or [""]
-            section = section_of(nb, index)
-            where = f"cell {index}" + (f" (in '{section}')" if section else "")
-            where += f", which begins `{lines[0]}`,"
-        raise BuildError(f"{where} of the notebook failed with {error.ename}: "
-                         f"{error.evalue}\n{error}") from None
+        failed += [i for i, cell in enumerate(nb.cells)
+                   if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+        raise BuildError(failure_message(nb, failed[0] if failed else None, error)) from None
     except (CellTimeoutError, DeadKernelError) as error:
-        raise BuildError(f"executing the notebook failed: {error}") from None
+        raise BuildError(ANSI.sub("", f"executing the notebook failed: {error}")) from None
+    finally:
+        if previous is None:
+            os.environ.pop("REPORT_TOOLS", None)
+        else:
+            os.environ["REPORT_TOOLS"] = previous
 
 
 def export_markdown(nb, build_dir):
@@ -129,8 +190,8 @@ def export_markdown(nb, build_dir):
         path = build_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    # Output figures: no alt text (it would become a caption) and the full text width.
-    return OUTPUT_IMAGE.sub(r"![](\1){width=100%}", body)
+    # Output figures: no alt text (it would become a caption), FIGURE_WIDTH of the text width.
+    return OUTPUT_IMAGE.sub(r"![](\1){width=%s}" % FIGURE_WIDTH, body)
 
 
 def date_text():
@@ -228,18 +289,20 @@ def fix_math(typ):
     return typ
 
 
-def to_typst(markdown, title, build_dir):
+def to_typst(markdown, title, build_dir, authors=()):
     """Convert the Markdown to a standalone Typst file with pandoc; return its path."""
     source = build_dir / "report.md"
     source.write_text(markdown, encoding="utf-8")
     metadata = dict(LAYOUT, date=date_text())
     if title:
         metadata["title"] = title
+    if authors:
+        metadata["author"] = list(authors)
     (build_dir / "report.yaml").write_text(json.dumps(metadata, indent=2) + "\n",
                                            encoding="utf-8")  # JSON is valid YAML
     (build_dir / "header.typ").write_text(TYPST_HEADER, encoding="utf-8")
     command = [pypandoc.get_pandoc_path(), "--from", PANDOC_FROM, "--to", "typst",
-               "--standalone", "--fail-if-warnings", "--lua-filter", str(PANDOC_FILTER),
+               "--standalone", "--fail-if-warnings", "--columns", "10000", "--lua-filter", str(PANDOC_FILTER),
                "--metadata-file", str(build_dir / "report.yaml"),
                "--include-in-header", str(build_dir / "header.typ"), str(source)]
     result = subprocess.run(command, capture_output=True, text=True, encoding="utf-8")
@@ -290,6 +353,9 @@ def build(notebook, output, build_dir, workdir=None, timeout=600):
     workdir = Path(workdir) if workdir else notebook.resolve().parent
     build_dir.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(notebook, as_version=4)
+    title, authors = title_page(nb)
+    if any(AUTHOR_PLACEHOLDER in name.lower() for name in authors):
+        log(f"note: the author line of {notebook.name} still reads '{'; '.join(authors)}'")
     steps = []
 
     def step(name, function, *args):
@@ -301,7 +367,7 @@ def build(notebook, output, build_dir, workdir=None, timeout=600):
     step("execute", execute, nb, workdir, timeout)
     nbformat.write(nb, build_dir / "report.ipynb")
     markdown = step("markdown", export_markdown, nb, build_dir)
-    source = step("pandoc", to_typst, markdown, nb.metadata.get("title"), build_dir)
+    source = step("pandoc", to_typst, markdown, title, build_dir, authors)
     pdf = step("typst", compile_pdf, source, build_dir)
     install(pdf, output)
     log(f"wrote {output} ({', '.join(steps)})")

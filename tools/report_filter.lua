@@ -59,3 +59,65 @@ function RawBlock(el)
   end
   return result
 end
+
+-- Keeping together what belongs together: a figure and its caption (the paragraph after
+-- an output image that begins with a bold "Figure ..."), and a display equation and the
+-- paragraph that leads into it. Each such pair becomes one Typst block that does not
+-- break across pages; a figure is centred.
+
+local function is_image(block)
+  return (block.t == "Para" or block.t == "Plain") and #block.content == 1
+    and block.content[1].t == "Image"
+end
+
+local function is_caption(block)
+  return block.t == "Para" and #block.content > 0 and block.content[1].t == "Strong"
+    and pandoc.utils.stringify(block.content[1]):match("^Figure") ~= nil
+end
+
+local function is_display_math(block)
+  if block.t ~= "Para" then
+    return false
+  end
+  local found = false
+  for _, el in ipairs(block.content) do
+    if el.t == "Math" and el.mathtype == "DisplayMath" then
+      found = true
+    elseif not (el.t == "Space" or el.t == "SoftBreak"
+                or (el.t == "Str" and el.text:match("^%p+$"))) then
+      return false
+    end
+  end
+  return found
+end
+
+local function together(first, second)
+  return (is_image(first) and is_caption(second))
+    or (first.t == "Para" and not is_display_math(first) and not is_image(first)
+        and is_display_math(second))
+end
+
+function Pandoc(doc)
+  local blocks, out, i = doc.blocks, pandoc.Blocks({}), 1
+  while i <= #blocks do
+    local block, following = blocks[i], blocks[i + 1]
+    if following and together(block, following) then
+      out:insert(pandoc.RawBlock("typst", "#block(breakable: false)["))
+      if is_image(block) then  -- a figure, centred above its caption
+        out:insert(pandoc.RawBlock("typst", "#align(center)["))
+        out:insert(block)
+        out:insert(pandoc.RawBlock("typst", "]"))
+      else
+        out:insert(block)
+      end
+      out:insert(following)
+      out:insert(pandoc.RawBlock("typst", "]"))
+      i = i + 2
+    else
+      out:insert(block)
+      i = i + 1
+    end
+  end
+  doc.blocks = out
+  return doc
+end

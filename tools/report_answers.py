@@ -1,0 +1,309 @@
+"""What report.ipynb needs besides its prose: the results, the figure checks and two cell
+magics. Not part of the code handed in.
+
+The notebook's hidden first cell calls `setup()`, which
+
+* reads results/task2.json, task3.json and task4.json (written by task2.py, task3.py and
+  task4.py) into the names r2, r3 and r4, and derives the facts the answers need (`f2`,
+  `f3`, `f4`: spike counts, gaps, decay times, ...);
+* defines the cell magic `%%answer`: the cell's body is Markdown (formulas included) in
+  which `{{ r3.run.final_val_accuracy | acc }}` is a number from the results and
+  `{% if ... %} ... {% else %} ... {% endif %}` picks a sentence by the numbers (Jinja2);
+  running the cell shows the rendered Markdown, in Jupyter as in the PDF;
+* defines `%%figure task3 task3b`: shows the figure that results/task3.json lists under
+  "task3b", after checking its SHA-256 against that file, and then the cell's body as its
+  caption (Markdown, as for %%answer).
+"""
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from statistics import median
+
+import jinja2
+
+PRODUCER = {"task2": "task2.py", "task3": "task3.py", "task4": "task4.py"}
+
+
+class ReportError(Exception):
+    """Results or figures the report cannot use; the message says how to fix it."""
+
+
+# ----------------------------------------------------------------------- formatting
+def acc(x):
+    """An accuracy as a fraction with 4 decimals: 0.9152."""
+    return f"{x:.4f}"
+
+
+def pp(x, sign=False):
+    """A difference of two fractions in percentage points: 0.0092 -> '0.92'."""
+    if sign:  # with a typographic minus
+        return f"{100 * x:+.2f}".replace("-", "\u2212")
+    return f"{100 * abs(x):.2f}"
+
+
+def pct(x):
+    """A fraction as a percentage: 0.4297 -> '43.0%'."""
+    return f"{100 * x:.1f}%"
+
+
+def loss(x):
+    return f"{x:.3f}"
+
+
+def sig3(x):
+    """Three significant digits: 24.34 -> '24.3', 0.3624 -> '0.362'."""
+    return f"{x:#.3g}".rstrip(".")  # 24.0 stays 24.0
+
+
+def sig2(x):
+    """Two significant digits: 0.1606 -> '0.16', 4.96 -> '5.0'."""
+    return f"{x:#.2g}".rstrip(".")
+
+
+def lam(x):
+    """A lambda in its shortest form: 1.0 -> '1', 0.001 -> '0.001'."""
+    return f"{float(x):g}"
+
+
+def num(x):
+    """An integer with thousands separators: 8340 -> '8,340'."""
+    return f"{int(x):,}"
+
+
+def ratio(x):
+    return f"{x:.2f}"
+
+
+def sci(x):
+    """A small number as inline TeX: 3.2e-09 -> '$3.2 \\times 10^{-9}$', 1e-06 -> '$10^{-6}$'."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    power = f"10^{{{int(exponent)}}}"
+    return f"${power}$" if mantissa == "1.0" else f"${mantissa} \\times {power}$"
+
+
+def lams(values, last="and"):
+    """[0.01, 0.1, 1.0] -> '$\\lambda = 0.01$, $0.1$ and $1$'."""
+    values = [lam(v) for v in values]
+    if not values:
+        return ""
+    return listing([f"$\\lambda = {values[0]}$"] + [f"${v}$" for v in values[1:]], last)
+
+
+def listing(items, last="and"):
+    """['a', 'b', 'c'] -> 'a, b and c'."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+
+def ordinal(n):
+    n = int(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+FILTERS = dict(acc=acc, pp=pp, pct=pct, loss=loss, sig3=sig3, lam=lam, num=num,
+               ratio=ratio, sci=sci, sig2=sig2, lams=lams, listing=listing, ordinal=ordinal)
+
+
+# ------------------------------------------------------------------------- results
+def load_results(name, root="."):
+    """results/<name>.json under root, or a ReportError that says how to make it."""
+    path = Path(root) / "results" / f"{name}.json"
+    if not path.is_file():
+        raise ReportError(
+            f"{path} not found (working directory: {Path.cwd()}): run "
+            f"`make report`, or `.venv/bin/python {PRODUCER[name]}` first.")
+    with path.open(encoding="utf-8") as file:
+        return json.load(file)
+
+
+def check_figure(results, name, key, root="."):
+    """The path of figure `key` of results/<name>.json, checked to be the file that run
+    wrote (its SHA-256); otherwise a ReportError naming a command that fixes it."""
+    record = results["figures"][key]
+    path = Path(root) / record["path"]
+    # `make report` alone would not redo the run for an edited figure (the figure is newer
+    # than its results file); deleting the results file makes it do so.
+    fix = (f"run `.venv/bin/python {PRODUCER[name]}` again, or "
+           f"`rm results/{name}.json && make report`")
+    if not path.is_file():
+        raise ReportError(f"{record['path']} not found: {fix}.")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
+        raise ReportError(
+            f"{record['path']} is not the figure that results/{name}.json was written "
+            "with (its SHA-256 differs: another run, an interrupted run or an edited "
+            f"file): {fix}.")
+    return path
+
+
+def run4(r4, value):
+    """Task 4's run for one lambda (the keys are repr(float(lambda)))."""
+    return r4["runs"][repr(float(value))]
+
+
+# The numbers of a run that must agree for two runs to be the same model.
+SAME_RUN_KEYS = ("final_train_loss", "final_val_loss", "final_train_accuracy",
+                 "final_val_accuracy", "best_step", "stop_step", "weight_norm_sq")
+
+
+def facts_task2(r2):
+    """What the answers of Task 2 say, derived from results/task2.json."""
+    ns, hp = r2["runs"]["no_shuffle"], r2["hyperparameters"]
+    sp, seeds = r2["spike_study"], r2["shuffle_seed_study"]
+    every, per_epoch = sp["validation_every"], ns["steps_per_epoch"]
+    ratios = [p["no_shuffle"] / p["shuffle"] for p in sp["pairs"] if p["shuffle"] > 0]
+    spikier = sum(r > 1 for r in ratios)
+    # The largest drops without shuffling, grouped by the fixed batch just before them.
+    drops = sp["largest_drops_no_shuffle"]
+    by_batch = {}
+    for drop in sorted(drops, key=lambda d: d["step"]):
+        by_batch.setdefault(drop["batch_index"], []).append(drop)
+    recurring = [dict(batch=b, steps=[d["step"] for d in group],
+                      share_of_twos=group[0]["share_of_twos"])
+                 for b, group in by_batch.items() if len(group) >= 2]
+    recurring.sort(key=lambda g: -len(g["steps"]))
+    low, high = sp["share_of_twos_batches"]
+    for group in recurring:
+        group["extreme"] = ("fewest" if group["share_of_twos"] <= low else
+                            "most" if group["share_of_twos"] >= high else None)
+    gaps = sorted({b - a for g in recurring for a, b in zip(g["steps"], g["steps"][1:])})
+    stops = seeds["stop_epochs"]
+    checks = r2.get("gradient_checks", [])
+    return dict(
+        checks=checks, checks_pass=all(c["max_difference"] <= c["tolerance"] for c in checks),
+        measured=bool(ratios), n_pairs=len(ratios), spikier_without=spikier,
+        # "fewer spikes with shuffling" only when most seeds say so
+        shuffling_helps=bool(ratios) and spikier > len(ratios) / 2,
+        ratio_median=median(ratios) if ratios else None,
+        ratio_min=min(ratios, default=None), ratio_max=max(ratios, default=None),
+        period=math.lcm(every, per_epoch), every=every, per_epoch=per_epoch,
+        drops=drops, recurring=recurring,
+        recurring_drops=sum(len(g["steps"]) for g in recurring), gaps=gaps,
+        gaps_are_periods=bool(gaps) and all(g % math.lcm(every, per_epoch) == 0
+                                            for g in gaps),
+        stop_median=median(stops), stop_min=min(stops), stop_max=max(stops),
+        budget_end=hp["num_epochs"] - 1,
+        any_seed_before_budget=any(s < hp["num_epochs"] - 1 for s in stops),
+    )
+
+
+def facts_task3(r3):
+    """Task 3d's verdict: is the train-validation gap larger than sampling noise?"""
+    run, shapes = r3["run"], r3["shapes"]
+    # the accuracies as the report prints them (4 decimals), so that differences add up
+    p_train, p_val = round(run["final_train_accuracy"], 4), round(run["final_val_accuracy"], 4)
+    n_train, n_val = shapes["X_train"][0], shapes["X_val"][0]
+    # standard error of the difference of two accuracies measured on n_train and n_val images
+    noise = 2 * math.sqrt(p_train * (1 - p_train) / n_train + p_val * (1 - p_val) / n_val)
+    gap = p_train - p_val
+    checks = r3.get("gradient_checks", [])
+    return dict(checks=checks,
+                checks_pass=all(c["max_difference"] <= c["tolerance"] for c in checks),
+                check_lambdas=sorted({c.get("l2_reg_lambda", 0.0) for c in checks}),
+                gap=gap, noise=noise,
+                every=max(1, run["steps_per_epoch"] // 5),  # the trainer's validation interval
+                overfits=gap > noise, loss_gap=run["final_val_loss"] - run["final_train_loss"],
+                weights=shapes["X_train"][1] * shapes["Y_train"][1])
+
+
+def facts_task4(r4, r3):
+    hp = r4["hyperparameters"]
+    alpha = hp["learning_rate"]
+    base = run4(r4, 0.0)
+    same = all(base.get(k) == r3["run"].get(k) for k in SAME_RUN_KEYS)
+    swing = r4["val_accuracy_swing"]["by_lambda"]
+    rows = []
+    for value in [0.0] + sorted(v for v in r4["lambdas_4c"] if v > 0):
+        run = run4(r4, value)
+        # differences of the accuracies as printed (4 decimals), so that they add up
+        change = round(run["final_val_accuracy"], 4) - round(base["final_val_accuracy"], 4)
+        noise = max(swing[repr(float(value))], swing["0.0"])
+        tau = 1 / (2 * alpha * value) if value else None
+        rows.append(dict(
+            lam=value, run=run, change=change, swing=swing[repr(float(value))],
+            effect=("none" if value == 0 else "within" if abs(change) <= noise
+                    else "lower" if change < 0 else "higher"),
+            gap=round(run["final_train_accuracy"], 4) - round(run["final_val_accuracy"], 4),
+            tau=tau, taus=run["best_step"] / tau if tau else None))
+    reg = rows[1:]
+    norms = [row["run"]["weight_norm_sq"] for row in reg]
+    on = run4(r4, r4["lambdas_4b"][1])
+    off = run4(r4, r4["lambdas_4b"][0])
+    tau_on = 1 / (2 * alpha * r4["lambdas_4b"][1]) if r4["lambdas_4b"][1] else None
+    gaps = [row["gap"] for row in rows]
+    train = [row["run"]["final_train_accuracy"] for row in rows]
+    val = [row["run"]["final_val_accuracy"] for row in rows]
+    lams = [row["lam"] for row in reg]
+    return dict(
+        alpha=alpha, same_as_task3=same, base=base, rows=rows, reg=reg,
+        lower=[r for r in reg if r["effect"] == "lower"],
+        within=[r for r in reg if r["effect"] == "within"],
+        higher=[r for r in reg if r["effect"] == "higher"],
+        gap_shrinks=all(b < a for a, b in zip(gaps, gaps[1:])),
+        norm_falls=all(b < a for a, b in zip(norms, norms[1:])),
+        train_falls=all(b <= a for a, b in zip(train, train[1:])) and train[-1] < train[0],
+        val_falls=all(b <= a for a, b in zip(val, val[1:])) and val[-1] < val[0],
+        norm_ratio=norms[0] / norms[-1] if norms[-1] > 0 else math.inf,
+        lam_ratio=lams[-1] / lams[0],
+        settled=[r for r in reg if r["taus"] >= 3], unsettled=[r for r in reg if r["taus"] < 3],
+        on=on, off=off, tau_on=tau_on,
+        on_settled=bool(tau_on) and on["best_step"] >= 3 * tau_on,
+    )
+
+
+# --------------------------------------------------------------------------- render
+def environment():
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=False,
+                             autoescape=False)
+    env.filters.update(FILTERS)
+    return env
+
+
+def render(template, context):
+    """The Markdown of an answer: Jinja2 placeholders filled from context, paragraphs
+    kept, and runs of spaces inside a line (left by removed tags) made single."""
+    text = environment().from_string(template).render(context)
+    text = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text)
+    # punctuation that a tag moved to the start of a line goes back to the word before it
+    text = re.sub(r"[ \t]*\n[ \t]*(?=[,.;:)])", "", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def context(root="."):
+    """Every name a template may use: r2, r3, r4 and the derived f2, f3, f4."""
+    r2, r3, r4 = (load_results(name, root) for name in ("task2", "task3", "task4"))
+    return dict(r2=r2, r3=r3, r4=r4, f2=facts_task2(r2), f3=facts_task3(r3),
+                f4=facts_task4(r4, r3))
+
+
+def setup(ipython, root="."):
+    """Load the results and register %%answer and %%figure in an IPython shell."""
+    from IPython.display import Image, Markdown, display
+
+    names = context(root)
+    ipython.user_ns.update(names)
+
+    def answer(line, cell):
+        display(Markdown(render(cell, dict(ipython.user_ns))))
+
+    def figure(line, cell):
+        name, key = line.split()
+        path = check_figure(ipython.user_ns[f"r{name[-1]}"], name, key, root)
+        display(Image(filename=str(path)))
+        display(Markdown(render(cell, dict(ipython.user_ns))))
+
+    ipython.register_magic_function(answer, "cell", "answer")
+    ipython.register_magic_function(figure, "cell", "figure")
+    # A ReportError is shown as its message alone, without a traceback.
+    ipython.set_custom_exc((ReportError,), _short_error)
+    return names
+
+
+def _short_error(shell, etype, value, tb, tb_offset=None):
+    """The traceback IPython shows for a ReportError: its message, which says what to do."""
+    return [f"ReportError: {value}"]
