@@ -29,7 +29,7 @@ TASK2_EPOCHS = 3  # the 2e spike study measures after 2 warm-up epochs: 3 is the
 RUNS = {
     "task2a": ("task2a", None),
     "task3a": ("task3a", None),
-    "task3": ("task3", ["--max-epochs", 1]),  # task 3 trains one model: no --workers
+    "task3": ("task3", ["--max-epochs", 1, "--workers", 1]),
     # next to a copy of task 3's saved run with one weight changed: must retrain
     "task4_fresh": ("task4", ["--max-epochs", 1, "--workers", 2]),
     # next to an exact copy of task 3's saved run, same settings: may reuse it
