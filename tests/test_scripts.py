@@ -149,7 +149,8 @@ def diagnose() -> list:
         try:
             check()
         except Exception as error:  # noqa: BLE001 - what is wrong, reported
-            checks[name] = f"{type(error).__name__}: {error}"
+            first_line = (str(error).splitlines() or [""])[0]  # not pytest's explanation
+            checks[name] = f"{type(error).__name__}: {first_line}"
     return [f"{name}: {what}" for name, what in checks.items()]
 
 
