@@ -76,10 +76,21 @@ def _stop(process):
         pass
 
 
+def _needs_task_scripts(item) -> bool:
+    return "task_scripts" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that wait for the background runs go last (in their order), so that
+    every other test runs while the task scripts train."""
+    items[:] = ([item for item in items if not _needs_task_scripts(item)]
+                + [item for item in items if _needs_task_scripts(item)])
+
+
 def pytest_collection_finish(session):
     if session.config.option.collectonly:
         return
-    if any("task_scripts" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any(_needs_task_scripts(item) for item in session.items):
         _start_task_scripts()
 
 
