@@ -436,7 +436,7 @@ def test_task4_retrains_lambda_0_next_to_a_tampered_run(task4_fresh, task3_run):
     """The saved run had one weight changed: not reused, trained again, and then (with
     task 3's settings) the lambda = 0 run is task 3's run, number for number."""
     results = task4_fresh.json
-    assert "reusing" not in task4_fresh.stdout
+    assert "lambda = 0: reusing" not in task4_fresh.stdout
     assert trained_line(results["lambdas_4b"] + results["lambdas_4c"]) in task4_fresh.stdout
     if same_settings(task4_fresh, task3_run):
         assert results["runs"]["0.0"] == task3_run.json["run"]
@@ -452,7 +452,7 @@ def test_task4_reuses_task3s_run_with_identical_results(task4_reusing, task4_fre
         assert "lambda = 0: reusing the run of task 3" in task4_reusing.stdout
         assert trained_line([lam for lam in lambdas if lam != 0]) in task4_reusing.stdout
     else:
-        assert "reusing" not in task4_reusing.stdout
+        assert "lambda = 0: reusing" not in task4_reusing.stdout
         assert trained_line(lambdas) in task4_reusing.stdout
     assert without_figure_paths(task4_reusing.json) == without_figure_paths(task4_fresh.json)
 
@@ -483,12 +483,19 @@ def test_load_run_returns_the_saved_run(saved_run, full_data):
                                                                   rel=1e-12)
 
 
-@pytest.mark.parametrize("change", [dict(num_epochs=2), dict(learning_rate=0.02),
-                                    dict(l2_reg_lambda=0.1), dict(seed=1), dict(shuffle=False),
-                                    dict(batch_size=64), dict(early_stopping_patience=None)])
-def test_load_run_refuses_other_settings(saved_run, full_data, change):
+# Each setting changed from the value the run was saved with (whatever that is)
+OTHER_SETTINGS = {
+    "num_epochs": lambda v: v + 1, "learning_rate": lambda v: v * 2,
+    "l2_reg_lambda": lambda v: v + 0.1, "seed": lambda v: v + 1, "shuffle": lambda v: not v,
+    "batch_size": lambda v: v // 2, "early_stopping_patience": lambda v: None}
+
+
+@pytest.mark.parametrize("name", OTHER_SETTINGS)
+def test_load_run_refuses_other_settings(saved_run, full_data, name):
     path, results = saved_run
-    assert load_run(path, dict(results["hyperparameters"], **change), *full_data[2:]) is None
+    settings = dict(results["hyperparameters"])
+    settings[name] = OTHER_SETTINGS[name](settings[name])
+    assert load_run(path, settings, *full_data[2:]) is None
 
 
 def test_load_run_refuses_changed_or_stale_files(saved_run, full_data, tmp_path):
