@@ -63,7 +63,9 @@ def test_softmax_rows_sum_to_one_for_large_logits(z):
     X[:, :10] = z
     p = model.forward(X)
     assert p.shape == z.shape
-    assert np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1)
+    assert np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1), (
+        f"SoftmaxModel.forward must give probability rows for logits up to 1e3, got {p}: "
+        "subtract each row's largest logit before the exp")
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
@@ -74,7 +76,9 @@ def test_softmax_model_with_huge_weights_gives_probability_rows(seed, num_rows):
     model = SoftmaxModel(0.0)
     model.w = huge_weights(rng, model.w.shape)
     p = model.forward(random_images(rng, num_rows))
-    assert np.all(np.isfinite(p))
+    assert np.all(np.isfinite(p)), (
+        "SoftmaxModel.forward gives NaN or inf for huge weights: subtract each row's "
+        "largest logit before the exp")
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
@@ -95,7 +99,8 @@ def test_sigmoid_is_finite_bounded_and_symmetric(z):
 
     s = sigmoid(z)
     assert s.shape == z.shape
-    assert np.all(np.isfinite(s)) and np.all(s >= 0) and np.all(s <= 1)
+    assert np.all(np.isfinite(s)) and np.all(s >= 0) and np.all(s <= 1), (
+        f"BinaryModel.forward must stay a probability for any X @ w, got {s.ravel()}")
     np.testing.assert_allclose(sigmoid(-z), 1.0 - s, rtol=0, atol=1e-12)
 
 
@@ -175,7 +180,8 @@ def test_binary_model_stays_finite_with_huge_weights(seed, num_rows):
     model.backward(X, outputs, Y)
     loss = task2a.cross_entropy_loss(Y, outputs)
     accuracy = task2.calculate_accuracy(X, Y, model)
-    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad))
+    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad)), (
+        "BinaryModel.forward or backward gives NaN or inf for huge weights")
     assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
 
 
@@ -191,7 +197,9 @@ def test_softmax_model_stays_finite_with_huge_weights(seed, num_rows, l2_reg_lam
     model.backward(X, outputs, Y)
     loss = task3a.cross_entropy_loss(Y, outputs)
     accuracy = task3.calculate_accuracy(X, Y, model)
-    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad))
+    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad)), (
+        "SoftmaxModel.forward or backward gives NaN or inf for huge weights: subtract "
+        "each row's largest logit before the exp")
     assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
 
 
