@@ -136,7 +136,10 @@ def check_gradient_subset(model, X, Y, cost, rng, num_weights=12):
     numerical = reference.central_differences(cost, model.w, zip(rows, cols), epsilon=1e-3)
     model.w[rows, cols] = selected
     model.backward(X, model.forward(X), Y)
-    np.testing.assert_allclose(model.grad[rows, cols], numerical, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model.grad[rows, cols], numerical, rtol=1e-5, atol=1e-7,
+                               err_msg=(f"{type(model).__name__}.backward disagrees with "
+                                        f"central differences of the loss at the weights "
+                                        f"{list(zip(rows.tolist(), cols.tolist()))}"))
 
 
 @FAST
