@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+import reference
 import script_tools
 import task2
 import task3
@@ -36,7 +37,7 @@ def binary_targets(num_rows):
 
 
 def one_hot(num_rows):
-    return one_hot_encode(np.arange(num_rows) % 10, 10)
+    return reference.one_hot(np.arange(num_rows) % 10)  # the tests' own, not one_hot_encode
 
 
 def logistic_trainer(X_train=None, Y_train=None, learning_rate=0.1, batch_size=2, **kwargs):
@@ -172,7 +173,7 @@ def synthetic(kind, num_rows, seed=0):
     X = rng.uniform(-1.0, 1.0, size=(num_rows, 785))
     X[:, -1] = 1.0
     labels = rng.integers(0, 2 if kind == "logistic" else 10, size=num_rows)
-    Y = labels.reshape(-1, 1) if kind == "logistic" else one_hot_encode(labels, 10)
+    Y = labels.reshape(-1, 1) if kind == "logistic" else reference.one_hot(labels)
     return X, Y
 
 

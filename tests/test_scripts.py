@@ -470,9 +470,17 @@ def saved_run(task3_run):
     return task3_run.results_dir / "task3_run.npz", task3_run.json
 
 
-def test_load_run_returns_the_saved_run(saved_run, full_data):
+@pytest.fixture(scope="module")
+def val_data():
+    """The validation split as task 3 trained with it: through your pre_process_images
+    and one_hot_encode (load_run compares the loss of the saved weights on it)."""
+    _, _, X_val, Y_val = utils.load_full_mnist(verbose=False)
+    return task2a.pre_process_images(X_val), task3a.one_hot_encode(Y_val, 10)
+
+
+def test_load_run_returns_the_saved_run(saved_run, val_data):
     path, results = saved_run
-    loaded = load_run(path, results["hyperparameters"], *full_data[2:])
+    loaded = load_run(path, results["hyperparameters"], *val_data)
     assert loaded is not None
     w, run, val_history = loaded
     assert w.shape == (785, 10) and run == results["run"]
@@ -491,14 +499,14 @@ OTHER_SETTINGS = {
 
 
 @pytest.mark.parametrize("name", OTHER_SETTINGS)
-def test_load_run_refuses_other_settings(saved_run, full_data, name):
+def test_load_run_refuses_other_settings(saved_run, val_data, name):
     path, results = saved_run
     settings = dict(results["hyperparameters"])
     settings[name] = OTHER_SETTINGS[name](settings[name])
-    assert load_run(path, settings, *full_data[2:]) is None
+    assert load_run(path, settings, *val_data) is None
 
 
-def test_load_run_refuses_changed_or_stale_files(saved_run, full_data, tmp_path):
+def test_load_run_refuses_changed_or_stale_files(saved_run, val_data, tmp_path):
     path, results = saved_run
     with np.load(path) as saved:
         w, run = saved["w"], json.loads(str(saved["run"]))
@@ -515,21 +523,21 @@ def test_load_run_refuses_changed_or_stale_files(saved_run, full_data, tmp_path)
     }
     (tmp_path / "text.npz").write_text("not a saved run\n")
     for what, case_path in cases.items():
-        assert load_run(case_path, results["hyperparameters"], *full_data[2:]) is None, what
+        assert load_run(case_path, results["hyperparameters"], *val_data) is None, what
 
 
-def test_load_run_refuses_a_truncated_file(saved_run, full_data, tmp_path):
+def test_load_run_refuses_a_truncated_file(saved_run, val_data, tmp_path):
     path, results = saved_run
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(path.read_bytes()[:1000])
-    assert load_run(truncated, results["hyperparameters"], *full_data[2:]) is None
+    assert load_run(truncated, results["hyperparameters"], *val_data) is None
 
 
 @pytest.mark.parametrize("shape", [(784, 10), (0, 10)])
-def test_load_run_refuses_weights_of_another_shape(saved_run, full_data, tmp_path, shape):
+def test_load_run_refuses_weights_of_another_shape(saved_run, val_data, tmp_path, shape):
     path, results = saved_run
     other = tampered_copy(path, tmp_path / "other.npz", w=np.zeros(shape))
-    assert load_run(other, results["hyperparameters"], *full_data[2:]) is None
+    assert load_run(other, results["hyperparameters"], *val_data) is None
 
 
 # ------------------------------------------------------------------ plotting functions

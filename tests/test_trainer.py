@@ -44,7 +44,9 @@ def test_stops_after_exactly_ten_non_improving_validations():
     assert trainer.stop_step == 60 and trainer.num_steps == 61
     assert trainer.stop_epoch == 2              # steps 50..74 are epoch index 2
     assert trainer.best_step == 10 and val_history["loss"][10] == 3.0
-    assert trainer.model.w[0, 0] == 10          # weights of the best validation restored
+    assert trainer.model.w[0, 0] == 10, (       # weights of the best validation restored
+        f"BaseTrainer.train must give the model back the weights of the lowest validation "
+        f"loss (those after step 10); it has those after step {trainer.model.w[0, 0]:g}")
     assert len(train_history["loss"]) == 61
 
 
@@ -59,7 +61,9 @@ def test_improvement_resets_the_count():
     trainer = ScriptedTrainer(losses)
     trainer.train(num_epochs=100)
     assert trainer.validations == 21 and trainer.best_step == 50
-    assert trainer.model.w[0, 0] == 50
+    assert trainer.model.w[0, 0] == 50, (
+        f"BaseTrainer.train must give the model back the weights of the lowest validation "
+        f"loss (those after step 50); it has those after step {trainer.model.w[0, 0]:g}")
 
 
 def test_runs_to_the_end_without_early_stop():
