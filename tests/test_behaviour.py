@@ -80,7 +80,9 @@ def test_shuffle_draws_a_new_order_every_epoch():
     for rows in epochs:
         assert len(set(rows)) == 20 and set(rows) <= set(range(23))  # 20 distinct rows
         assert rows != sorted(rows)                                     # shuffled
-    assert len({tuple(rows) for rows in epochs}) == 4                   # a new order each epoch
+    assert len({tuple(rows) for rows in epochs}) == 4, (  # a new order each epoch
+        "with shuffling, every epoch must draw a new order of the rows (utils.batch_loader "
+        "with the trainer's random generator), not repeat one permutation")
 
 
 def test_shuffle_order_follows_the_seed():
@@ -90,7 +92,7 @@ def test_shuffle_order_follows_the_seed():
         return trainer.batches
 
     assert orders(5) == orders(5)
-    assert orders(5) != orders(6)
+    assert orders(5) != orders(6), "the shuffled order must follow the trainer's seed"
 
 
 # ------------------------------------------------------------------ what goes where

@@ -115,7 +115,8 @@ def test_batch_loader_new_order_each_epoch():
     rng = np.random.default_rng(0)
     epoch1 = _indices(utils.batch_loader(X, X, 8, shuffle=True, rng=rng))
     epoch2 = _indices(utils.batch_loader(X, X, 8, shuffle=True, rng=rng))
-    assert epoch1 != epoch2
+    assert epoch1 != epoch2, \
+        "utils.batch_loader must draw a new order from rng in every epoch, not reuse one"
     assert sorted(sum(epoch1, [])) == sorted(sum(epoch2, [])) == list(range(64))
 
 
