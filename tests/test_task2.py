@@ -220,8 +220,13 @@ def test_end_to_end_early_stop_epoch(binary_data):
     trainer = LogisticTrainer(model, 0.05, 128, False, *binary_data)
     train_history, val_history = trainer.train(500)
     run = script_tools.run_summary(trainer, cross_entropy_loss, calculate_accuracy)
-    assert run["early_stopped"] and run["stop_epoch"] == 33 and run["stop_step"] == 1038
-    assert run["best_step"] == 978
+    where = (run["early_stopped"], run["stop_epoch"], run["stop_step"], run["best_step"])
+    assert where == (True, 33, 1038, 978), (
+        f"LogisticTrainer on the real 2-vs-3 data (learning rate 0.05, batch size 128, no "
+        f"shuffling, patience 10) must stop early in epoch index 33 at step 1038 with the "
+        f"lowest validation loss at step 978; got early_stopped, stop_epoch, stop_step, "
+        f"best_step = {where}. If a test of BinaryModel, cross_entropy_loss or the trainer "
+        f"fails too, start there.")
     assert run["final_train_accuracy"] == pytest.approx(0.976, abs=0.002)
     assert run["final_val_accuracy"] == pytest.approx(0.979, abs=0.002)
     # validation every 31 // 5 = 6 steps, starting at step 0
