@@ -244,9 +244,9 @@ def apply(project: Path, replacements) -> dict:
     return originals
 
 
-def run_suite(project: Path, quick: bool):
+def run_suite(project: Path, quick: bool, extra=()):
     """Run pytest in the copy: (passed?, failing test ids, seconds, summary line)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *extra]
     if quick:
         command.append("-x")
     start = time.perf_counter()
@@ -263,6 +263,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="stop at the first failing test")
     parser.add_argument("--only", nargs="+", metavar="ID", help="run these mutations only")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--pytest-args", default="", metavar="ARGS",
+                        help="more pytest options, e.g. '--deselect TEST' for a test that is "
+                             "flaky on a loaded machine (with --quick it would end each run)")
     args = parser.parse_args(argv)
     if args.list:
         for key, (what, _) in MUTATIONS.items():
@@ -273,7 +276,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="mutation-check-") as tmp:
         project = Path(tmp) / "project"
         copy_project(project)
-        passed, failing, seconds, summary = run_suite(project, args.quick)
+        extra = args.pytest_args.split()
+        passed, failing, seconds, summary = run_suite(project, args.quick, extra)
         print(f"unmutated copy: {summary} ({seconds:.0f} s)", flush=True)
         if not passed:
             print("The unmutated copy fails; fix that first:", *failing, sep="\n  ")
@@ -287,7 +291,7 @@ def main(argv=None) -> int:
                 survived.append(key)
                 continue
             try:
-                passed, failing, seconds, summary = run_suite(project, args.quick)
+                passed, failing, seconds, summary = run_suite(project, args.quick, extra)
             finally:
                 for name, text in originals.items():
                     (project / name).write_text(text)
