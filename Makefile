@@ -27,9 +27,10 @@ RESULTS := results/task2.json results/task3.json results/task4.json
 REPORT_TOOLS := tools/build_report.py tools/report_filter.lua tools/report_answers.py
 
 # A task script writes its figures and then results/taskN.json, so the JSON file stands
-# for the whole run. A run with a missing figure is out of date: `rerun` adds the
-# always-out-of-date prerequisite FORCE when any of the given files does not exist.
-rerun = $(if $(filter-out $(wildcard $(1)),$(1)),FORCE)
+# for the whole run. A run is out of date when one of its figures is missing (`rerun`
+# adds the always-out-of-date prerequisite FORCE) or newer than its JSON file (edited by
+# hand: the existing figures are prerequisites of the JSON file).
+rerun = $(wildcard $(1)) $(if $(filter-out $(wildcard $(1)),$(1)),FORCE)
 
 .PHONY: report test bench setup data tasks clean help FORCE
 .DELETE_ON_ERROR:
@@ -49,7 +50,7 @@ data: $(DATA)  ## the verified MNIST arrays (in data/, or in $MNIST_DATA_DIR if 
 $(DATA): | $(SETUP)
 	$(PY) mnist.py
 
-tasks: $(RESULTS) $(FIGURES)  ## run tasks 2, 3 and 4: figures/ and results/
+tasks: $(RESULTS)  ## run tasks 2, 3 and 4: figures/ and results/
 
 results/task2.json: $(TASK2) $(DATA) $(call rerun,$(FIGURES2)) | $(SETUP)
 	$(PY) task2.py
@@ -63,16 +64,11 @@ results/task4.json: $(TASK4) $(DATA) $(call rerun,$(FIGURES4)) \
   | $(SETUP) results/task3.json
 	$(PY) task4.py
 
-# The figures come with their run (the empty recipe says so).
-$(FIGURES2): results/task2.json ;
-$(FIGURES3): results/task3.json ;
-$(FIGURES4): results/task4.json ;
-
 FORCE:
 
 # Execute the notebook, Markdown, Typst, PDF: all in build/, with pip-installed pandoc
 # and typst. Only a finished PDF replaces report.pdf.
-report.pdf: report.ipynb $(RESULTS) $(FIGURES) $(REPORT_TOOLS) | $(SETUP)
+report.pdf: report.ipynb $(RESULTS) $(REPORT_TOOLS) | $(SETUP)
 	$(PY) tools/build_report.py
 
 assignment_code.zip: create_submission_zip.py $(CODE) | $(SETUP)
@@ -84,9 +80,13 @@ test: $(DATA)  ## the test suite (gradient checks on the real data included)
 bench: $(DATA)  ## seconds per softmax epoch: trainer, minimal loop, memory and compute floors
 	$(PY) benchmarks/bench_training.py
 
+.PHONY: stress
+stress: $(DATA)  ## SIGINT/SIGTERM at random moments: no process left, no half-written file
+	$(PY) benchmarks/stress_signals.py
+
 .PHONY: bench-e2e
-bench-e2e: $(DATA)  ## tasks 2-4 end to end, this tree against REV (default c638869), alternating
-	$(PY) benchmarks/bench_training.py --against $(or $(REV),c638869)
+bench-e2e: $(DATA)  ## tasks 2-4 end to end, this tree against REV (default 8478308), alternating
+	$(PY) benchmarks/bench_training.py --against $(or $(REV),8478308)
 
 clean:  ## remove generated files (keeps .venv and the data)
 	rm -rf build results figures report.pdf assignment_code.zip .pytest_cache

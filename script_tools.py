@@ -63,8 +63,7 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if args.show and not can_show():
         parser.error("--show needs a display, and this session has none (no DISPLAY or "
-                     "WAYLAND_DISPLAY); the figures are written to "
-                     f"{args.figures_dir} either way")
+                     f"WAYLAND_DISPLAY). Run without --show: the figures go to {args.figures_dir}")
     if not args.show:
         matplotlib.use("Agg")
     one_blas_thread()

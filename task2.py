@@ -27,18 +27,17 @@ def binary_accuracy(targets: np.ndarray, outputs: np.ndarray) -> float:
 
 
 def calculate_accuracy(X: np.ndarray, targets: np.ndarray, model: BinaryModel) -> float:
-    """
+    """The share of images the model classifies right: an output of at least 0.5
+    predicts target 1.
+
     Args:
-        X: images of shape [batch size, 785]
-        targets: labels/targets of each image of shape: [batch size, 1]
-        model: model of class BinaryModel
-    Returns:
-        Accuracy (float): an output of at least 0.5 predicts target 1
+        X: pre-processed images [N, 785]; targets: 0/1 labels [N, 1]; model: a BinaryModel
     """
     return binary_accuracy(targets, model.forward(X))
 
 
 class LogisticTrainer(BaseTrainer):
+    """BaseTrainer's loop for a BinaryModel: targets [N, 1] in {0, 1}."""
 
     def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
         """Forward, backward and one gradient descent step on a batch.
@@ -46,7 +45,7 @@ class LogisticTrainer(BaseTrainer):
         Args:
             X_batch: [batch size, 785], Y_batch: [batch size, 1]
         Returns:
-            loss value (float) on the batch, at the weights before the step
+            the batch's mean cross-entropy, at the weights before the step
         """
         outputs = self.model.forward(X_batch)
         self.model.backward(X_batch, outputs, Y_batch)
@@ -144,10 +143,6 @@ def spike_study(run, val_history, shuffled_runs, seeds, Y_train, batch_size, war
 
 def main(argv=None):
     """Tasks 2b-2e: train without and with shuffling; write figures and results."""
-    args = script_tools.parse_args(__doc__, argv)
-    results_path = args.results_dir / "task2.json"
-    results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
-
     # Hyperparameters (the assignment's)
     num_epochs = 500
     learning_rate = 0.05
@@ -157,6 +152,10 @@ def main(argv=None):
     num_shuffle_seeds = 10  # task 2e: how many shuffled runs
     warm_up_epochs = 2      # task 2e: spikes are measured after these epochs
     category1, category2 = 2, 3
+
+    args = script_tools.parse_args(__doc__, argv)
+    results_path = args.results_dir / "task2.json"
+    results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
     if args.max_epochs:  # tests only: shorter runs
         num_epochs = args.max_epochs
     hyperparameters = dict(num_epochs=num_epochs, learning_rate=learning_rate,

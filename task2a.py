@@ -30,11 +30,13 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
         targets: labels in {0, 1}, shape [batch size, 1].
         outputs: predicted probabilities in [0, 1], shape [batch size, 1].
     Returns:
-        The loss averaged over the batch. An output of exactly 0 or 1 is moved to
-        the smallest positive float first, so the loss stays finite.
+        The loss averaged over the batch. A probability that rounds to 0 (a logit
+        beyond about -708, or 1 - y_hat for a logit beyond about 37) counts as the
+        smallest positive float, so the loss stays finite: about 708 for such an
+        example, less than its true value.
     """
     assert targets.shape == outputs.shape, \
-        f"Targets shape: {targets.shape}, outputs: {outputs.shape}"
+        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
     checks.check_binary_targets(targets)
     checks.check_probabilities(outputs)
     tiny = np.finfo(np.float64).tiny
@@ -59,7 +61,7 @@ class BinaryModel:
         Returns:
             y_hat: the probability of the first class, shape [batch size, 1]
         """
-        assert X.shape[1] == self.I, \
+        assert X.ndim == 2 and X.shape[1] == self.I, \
             f"expected X of shape [batch size, {self.I}] (pre-processed), got {X.shape}"
         z = X @ self.w
         # sigmoid(z) = 1 / (1 + e^-z) = e^-log(1 + e^-z): no exp can overflow
@@ -70,14 +72,14 @@ class BinaryModel:
         -1/N sum_n (y_n - y_hat_n) x_n, shape [785, 1].
 
         Args:
-            X: images of shape [batch size, 785]
-            outputs: outputs of model of shape: [batch size, 1]
-            targets: labels/targets of each image of shape: [batch size, 1]
+            X: pre-processed images [batch size, 785]
+            outputs: what forward(X) returned, [batch size, 1]
+            targets: 0/1 labels, [batch size, 1]
         """
         assert targets.shape == outputs.shape, \
             f"outputs {outputs.shape} and targets {targets.shape} must have one shape"
-        assert X.shape[0] == targets.shape[0], \
-            f"X has {X.shape[0]} rows, targets {targets.shape[0]}"
+        assert X.ndim == 2 and X.shape == (targets.shape[0], self.I), \
+            f"expected X of shape [{targets.shape[0]}, {self.I}] like targets, got {X.shape}"
         self.grad = X.T @ (outputs - targets) / X.shape[0]
         assert self.grad.shape == self.w.shape, \
             f"the gradient {self.grad.shape} must have the shape of w {self.w.shape}"
@@ -88,8 +90,8 @@ class BinaryModel:
 
 
 def gradient_approximation_test(model: BinaryModel, X: np.ndarray, Y: np.ndarray):
-    """Compare model.backward with central differences of the loss, weight by weight.
-    Should not be edited.
+    """Compare model.backward with central differences of the loss, weight by weight,
+    at the model's current weights. It checks your code: leave it as it is.
 
     X: [N, 785], Y: [N, 1]. Raises AssertionError at the first weight whose two
     gradients differ by more than epsilon**2; returns the largest difference.
@@ -132,7 +134,7 @@ def main():
     np.testing.assert_almost_equal(
         outputs.mean(), 0.5, err_msg="with all weights zero, every output must be 0.5")
 
-    # Gradient approximation check for 100 images, at zero and then at random weights
+    # The gradient test on the first 100 images: at zero weights, then at random ones
     # (small ones: beyond |w^T x| ~ 30, 1 - sigmoid loses its digits in float64)
     X_train, Y_train = X_train[:100], Y_train[:100]
     rng = np.random.default_rng(1)

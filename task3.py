@@ -4,7 +4,7 @@ shuffling and early stopping.
 Writes figures/task3b_loss.png, figures/task3c_accuracy.png, results/task3.json, and
 results/task3_run.npz (the trained model, which task4.py reuses for lambda = 0).
 """
-import checks  # first: it names a missing package and how to install it
+import checks  # noqa: F401 -- first: it names a missing package and how to install it
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,18 +31,17 @@ def multiclass_accuracy(targets: np.ndarray, outputs: np.ndarray) -> float:
 
 
 def calculate_accuracy(X: np.ndarray, targets: np.ndarray, model: SoftmaxModel) -> float:
-    """
+    """The share of images the model classifies right: the predicted class is the
+    largest output.
+
     Args:
-        X: images of shape [batch size, 785]
-        targets: one-hot labels of shape: [batch size, 10]
-        model: model of class SoftmaxModel
-    Returns:
-        Accuracy (float): the predicted class is the largest output
+        X: pre-processed images [N, 785]; targets: one-hot [N, 10]; model: a SoftmaxModel
     """
     return multiclass_accuracy(targets, model.forward(X))
 
 
 class SoftmaxTrainer(BaseTrainer):
+    """BaseTrainer's loop for a SoftmaxModel: one-hot targets [N, 10]."""
 
     def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
         """Forward, backward (with the L2 term) and one gradient descent step on a batch.
@@ -119,10 +118,6 @@ def check_gradients(X: np.ndarray, Y: np.ndarray) -> list:
 
 def main(argv=None):
     """Tasks 3b-3d: train softmax regression; write figures and results."""
-    args = script_tools.parse_args(__doc__, argv)
-    results_path = args.results_dir / "task3.json"
-    results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
-
     # Hyperparameters (the assignment's)
     num_epochs = 500
     learning_rate = 0.01
@@ -131,6 +126,10 @@ def main(argv=None):
     shuffle_dataset = True
     early_stopping_patience = 10
     seed = 0
+
+    args = script_tools.parse_args(__doc__, argv)
+    results_path = args.results_dir / "task3.json"
+    results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
     if args.max_epochs:  # tests only: a shorter run
         num_epochs = args.max_epochs
     hyperparameters = dict(learning_rate=learning_rate, batch_size=batch_size,

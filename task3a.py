@@ -17,8 +17,9 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
         targets: one-hot labels, shape [batch size, num classes].
         outputs: predicted probabilities in [0, 1], shape [batch size, num classes].
     Returns:
-        -1/N sum_n sum_k y_k log(y_hat_k). An output of exactly 0 is moved to the
-        smallest positive float first, so the loss stays finite.
+        -1/N sum_n sum_k y_k log(y_hat_k). A probability that rounds to 0 (a logit
+        about 708 below the largest) counts as the smallest positive float, so the loss
+        stays finite: about 708 for such an example, less than its true value.
     """
     assert targets.shape == outputs.shape, \
         f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
@@ -50,7 +51,7 @@ class SoftmaxModel:
         Returns:
             y_hat: class probabilities (Eq. 4), shape [batch size, 10]
         """
-        assert X.shape[1] == self.I, \
+        assert X.ndim == 2 and X.shape[1] == self.I, \
             f"expected X of shape [batch size, {self.I}] (pre-processed), got {X.shape}"
         z = X @ self.w
         # Subtracting each row's largest logit leaves the softmax as it is, and no
@@ -63,14 +64,14 @@ class SoftmaxModel:
         over the batch, plus 2 lambda w), shape [785, 10].
 
         Args:
-            X: images of shape [batch size, 785]
-            outputs: outputs of model of shape: [batch size, 10]
-            targets: one-hot labels of shape: [batch size, 10]
+            X: pre-processed images [batch size, 785]
+            outputs: what forward(X) returned, [batch size, 10]
+            targets: one-hot labels, [batch size, 10]
         """
         assert targets.shape == outputs.shape, \
             f"outputs {outputs.shape} and targets {targets.shape} must have one shape"
-        assert X.shape[0] == targets.shape[0], \
-            f"X has {X.shape[0]} rows, targets {targets.shape[0]}"
+        assert X.ndim == 2 and X.shape == (targets.shape[0], self.I), \
+            f"expected X of shape [{targets.shape[0]}, {self.I}] like targets, got {X.shape}"
         self.grad = X.T @ (outputs - targets) / X.shape[0]
         self.grad += 2 * self.l2_reg_lambda * self.w
         assert self.grad.shape == self.w.shape, \
@@ -105,7 +106,8 @@ def one_hot_encode(Y: np.ndarray, num_classes: int) -> np.ndarray:
 
 def gradient_approximation_test(model: SoftmaxModel, X: np.ndarray, Y: np.ndarray):
     """Compare model.backward with central differences of the whole cost
-    J(w) = C(w) + lambda ||w||^2, weight by weight. Should not be edited.
+    J(w) = C(w) + lambda ||w||^2, weight by weight, at the model's current weights. It
+    checks your code: leave it as it is.
 
     X: [N, 785], Y: one-hot [N, 10]. Raises AssertionError at the first weight whose
     two gradients differ by more than epsilon**2; returns the largest difference.
@@ -143,10 +145,9 @@ def gradient_approximation_test(model: SoftmaxModel, X: np.ndarray, Y: np.ndarra
 def main():
     """Sanity checks: one-hot encoding, an output of 0.1 at zero weights, the gradient
     for lambda = 0 and lambda = 0.1."""
-    Y = np.zeros((1, 1), dtype=int)
-    Y[0, 0] = 3
-    Y = one_hot_encode(Y, 10)
-    assert Y[0, 3] == 1 and Y.sum() == 1, f"expected 3 to become [0,0,0,1,0,...,0], got {Y}"
+    encoded = one_hot_encode(np.array([[3], [0]]), 10)
+    assert encoded.tolist() == np.eye(10)[[3, 0]].tolist(), \
+        f"expected the labels 3 and 0 to become rows 3 and 0 of the 10x10 identity, got {encoded}"
 
     X_train, Y_train, *_ = utils.load_full_mnist()
     X_train = pre_process_images(X_train)
@@ -154,7 +155,7 @@ def main():
     assert X_train.shape[1] == 785, \
         f"expected 785 columns (784 pixels and the bias), got {X_train.shape}"
 
-    # Gradient approximation check for 100 images, at zero and then at random weights
+    # The gradient test on the first 100 images: at zero weights, then at random ones
     X_train, Y_train = X_train[:100], Y_train[:100]
     rng = np.random.default_rng(1)
     for l2_reg_lambda in (0.0, 0.1):

@@ -44,10 +44,6 @@ def plot_weights(weights: dict, path):
 
 def main(argv=None):
     """Tasks 4b, 4c and 4e: one model per lambda; write figures and results."""
-    args = script_tools.parse_args(__doc__, argv)
-    results_path = args.results_dir / "task4.json"
-    results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
-
     # Hyperparameters (the assignment's, as in task 3)
     num_epochs = 500
     learning_rate = 0.01
@@ -57,6 +53,10 @@ def main(argv=None):
     seed = 0
     lambdas_4b = [0.0, 1.0]
     lambdas_4c = [1.0, 0.1, 0.01, 0.001]
+
+    args = script_tools.parse_args(__doc__, argv)
+    results_path = args.results_dir / "task4.json"
+    results_path.unlink(missing_ok=True)  # an interrupted run leaves no results behind
     if args.max_epochs:  # tests only: shorter runs
         num_epochs = args.max_epochs
     hyperparameters = dict(learning_rate=learning_rate, batch_size=batch_size,

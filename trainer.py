@@ -14,6 +14,8 @@ class TrainingDiverged(FloatingPointError):
 
 
 class BaseTrainer:
+    """Mini-batch gradient descent for a model; subclasses write train_step and
+    validation_step for their model and loss."""
 
     def __init__(self, model, learning_rate: float, batch_size: int, shuffle_dataset: bool,
                  X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray,
@@ -23,6 +25,8 @@ class BaseTrainer:
         Args:
             model: holds its weights in model.w [I, K]; forward(X) -> [N, K],
                 backward(X, outputs, targets) sets model.grad.
+            learning_rate: the step size; batch_size: rows per gradient step;
+            shuffle_dataset: a new random order of the training set every epoch.
             X_train: [N, I] pre-processed images, Y_train: [N, K] targets;
                 X_val: [M, I], Y_val: [M, K]. Checked here, once.
             early_stopping_patience: stop after this many validations in a row
@@ -62,8 +66,9 @@ class BaseTrainer:
         """Train for up to num_epochs epochs, validating every fifth of an epoch.
 
         Training stops early after `early_stopping_patience` validations in a row
-        without a lower validation loss; the model then gets back the weights of the
-        lowest one. Raises TrainingDiverged when the loss or the weights overflow.
+        without a lower validation loss. At the end the model gets back the weights of
+        the lowest validation loss. Raises TrainingDiverged when the loss or the weights
+        overflow (the model then keeps the weights it had at that moment).
 
         Returns:
             train_history: {"loss": {step: batch loss}, "accuracy": {step: accuracy}}

@@ -1,15 +1,19 @@
 """Tasks 2, 3 and 4 end to end: the working tree against an older git revision.
 
-    .venv/bin/python benchmarks/bench_training.py --against REV [--rounds 3]
-    make bench-e2e REV=c638869
+    .venv/bin/python benchmarks/bench_training.py --against [REV] [--rounds 3]
+    make bench-e2e [REV=8478308]
 
-Both sides run ``python task2.py; python task3.py; python task4.py`` as a user
-would: the same Python (this one), the environment as it is (no BLAS thread
-limit is set here, so the old code gets its default multi-threaded BLAS), each
-round into fresh temporary results and figures folders. The sides alternate
-(new, old, new, old, ...). Reported: the median seconds of each script and of
-the total, the ratio new / old, the peak memory of each run, and the key numbers
-of the results files of both sides.
+REV defaults to 8478308, the main branch before the graded code took the course
+starter's shape. Both sides run ``python task2.py; python task3.py; python
+task4.py`` as a user would, with only --results-dir and --figures-dir (each round
+into fresh temporary folders): the same Python (this one), the environment as it
+is. No BLAS thread limit is set here: each revision sets its own (both pin BLAS
+to one thread; 8478308 adds its own threads for the large products and the
+training accuracy, the new code has none). The sides alternate (new, old, new,
+old, ...). Reported: the median seconds of each script and of the total, the
+ratio new / old (target <= RATIO_TARGET, exit status 1 above it), the CPU
+seconds, the peak memory of each run, and the key numbers of the results files
+of both sides, which must agree.
 
 The revision is checked out with ``git worktree add`` into a temporary folder,
 with data/ linked to this tree's; the working tree is copied (its top-level
@@ -36,7 +40,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ("task2.py", "task3.py", "task4.py")
-SPEEDUP_TARGET = 0.5       # new / old total seconds
+RATIO_TARGET = 1.2         # new / old total seconds: the new code at most 20% slower
 MEMORY_TARGET = 1.5e9      # bytes, peak of each run (sum of RSS over the process tree)
 ACCURACY_TOLERANCE = 0.003
 SAMPLE_SECONDS = 0.2  # a sample costs ~2 ms of CPU; 1% of a core
@@ -280,10 +284,13 @@ def report(sides: dict, labels: dict, rounds: int) -> bool:
     ratio = (statistics.median(seconds(r) for r in new)
              / statistics.median(seconds(r) for r in old))
     paired = [seconds(a) / seconds(b) for a, b in zip(new, old)]
-    speed_ok = ratio <= SPEEDUP_TARGET
+    speed_ok = ratio <= RATIO_TARGET
     print(f"ratio new/old of the total: {ratio:.3f} (round by round: "
-          f"{', '.join(f'{p:.3f}' for p in paired)}); target <= {SPEEDUP_TARGET}: "
+          f"{', '.join(f'{p:.3f}' for p in paired)}); target <= {RATIO_TARGET}: "
           f"{'met' if speed_ok else 'MISSED'}")
+    if rounds < 3:
+        print(f"  (only {rounds} round{'s' if rounds > 1 else ''}: a check that the bench "
+              f"runs, not a measurement; use 3 or more)")
     cpu = {side: statistics.median(sum(r[s]["cpu"] for s in SCRIPTS) for r in sides[side])
            for side in sides}
     print(f"CPU seconds (user + system, the process trees), median total: new "

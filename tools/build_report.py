@@ -83,7 +83,7 @@ LAYOUT = {"papersize": "a4", "margin": {"x": "2.5cm", "y": "2.5cm"},
           "codefont": "DejaVu Sans Mono"}
 # The width of every figure: large enough to read, small enough that a figure and its
 # caption fit the space left on most pages.
-FIGURE_WIDTH = "80%"
+FIGURE_WIDTH = "72%"
 # nbconvert writes an output image as ![png](report_files/report_12_0.png).
 OUTPUT_IMAGE = re.compile(r"^!\[[^\]\n]*\]\((%s/[^)\s]+)\)[ \t]*$" % re.escape(FIGURES_DIR),
                           re.MULTILINE)
