@@ -169,7 +169,10 @@ def test_summary_uses_the_kept_weights_of_the_lowest_validation_loss():
         shuffle=False, final_train_loss=10.0, final_val_loss=10.0,
         final_train_accuracy=0.1, final_val_accuracy=0.1, early_stopped=True,
         stop_epoch=2, epochs_trained=3, stop_step=60, best_step=10, num_steps=61,
-        steps_per_epoch=25, weight_norm_sq=100.0)
+        steps_per_epoch=25, weight_norm_sq=100.0), (
+        f"after early stopping the model must hold the weights of the lowest validation "
+        f"loss (step 10), and the summary is of those; it holds the weights of step "
+        f"{trainer.model.w[0, 0]:g} (BaseTrainer.train must give back the best weights)")
 
 
 def test_summary_without_early_stopping_runs_every_epoch():
