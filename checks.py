@@ -74,6 +74,8 @@ def check_probabilities(outputs: np.ndarray, name: str = "outputs") -> None:
     """Raise ValueError unless every entry is a probability: finite and in [0, 1]."""
     if outputs.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold probabilities, got dtype {outputs.dtype}")
+    if outputs.size == 0:
+        raise ValueError(f"{name} is empty (shape {outputs.shape}): expected at least one row")
     if outputs.size and 0 <= outputs.min() and outputs.max() <= 1:  # False for NaN
         return
     check_finite(outputs, name)

@@ -1,5 +1,10 @@
 """Shared fixtures: the real MNIST subsets, pre-processed once per test session, and
-the task scripts' runs on the real data (started in the background)."""
+the task scripts' runs on the real data (started in the background).
+
+The data fixtures are pre-processed and one-hot encoded with the tests' own formulas
+(tests/reference.py), not with pre_process_images and one_hot_encode: a mistake in
+those two functions fails their own tests (tests/test_task2.py, tests/test_task3.py)
+instead of every test that uses the data."""
 import os
 import shutil
 import signal
@@ -12,9 +17,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+import reference
 import utils
-from task2a import pre_process_images
-from task3a import one_hot_encode
 
 # Property tests draw the same examples on every run, so a run is repeatable.
 settings.register_profile("repeatable", derandomize=True, deadline=None, database=None)
@@ -25,15 +29,15 @@ settings.load_profile("repeatable")
 def binary_data():
     """Real 2-vs-3 data: X_train [4005, 785], Y_train [4005, 1], X_val [2042, 785], Y_val [2042, 1]."""
     X_train, Y_train, X_val, Y_val = utils.load_binary_dataset(2, 3, verbose=False)
-    return pre_process_images(X_train), Y_train, pre_process_images(X_val), Y_val
+    return reference.pre_process(X_train), Y_train, reference.pre_process(X_val), Y_val
 
 
 @pytest.fixture(scope="session")
 def full_data():
     """Real 10-class data: X_train [20000, 785], one-hot Y_train [20000, 10], X_val, Y_val."""
     X_train, Y_train, X_val, Y_val = utils.load_full_mnist(verbose=False)
-    return (pre_process_images(X_train), one_hot_encode(Y_train, 10),
-            pre_process_images(X_val), one_hot_encode(Y_val, 10))
+    return (reference.pre_process(X_train), reference.one_hot(Y_train),
+            reference.pre_process(X_val), reference.one_hot(Y_val))
 
 
 @pytest.fixture
@@ -72,10 +76,21 @@ def _stop(process):
         pass
 
 
+def _needs_task_scripts(item) -> bool:
+    return "task_scripts" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that wait for the background runs go last (in their order), so that
+    every other test runs while the task scripts train."""
+    items[:] = ([item for item in items if not _needs_task_scripts(item)]
+                + [item for item in items if _needs_task_scripts(item)])
+
+
 def pytest_collection_finish(session):
     if session.config.option.collectonly:
         return
-    if any("task_scripts" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any(_needs_task_scripts(item) for item in session.items):
         _start_task_scripts()
 
 

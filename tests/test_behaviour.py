@@ -4,74 +4,53 @@ updates, recorded batch orders, scripted histories.
 
 Each test names the kind of one-line mistake it is there to catch (the mutation
 list in benchmarks/mutation_check.py applies them one at a time). Synthetic data
-only: small, so the whole file runs in well under a second.
+only: small, so the whole file runs in well under a second. The trainers here train
+the tests' own models (tests/reference.py): a mistake in BinaryModel or SoftmaxModel
+fails the models' tests, not these tests of the training loop.
 """
 import numpy as np
 import pytest
 
+import reference
+import script_tools
+import task2
+import task3
+from reference import ReferenceBinaryModel as BinaryModel
+from reference import ReferenceSoftmaxModel as SoftmaxModel
 from task2 import LogisticTrainer
-from task2a import BinaryModel
 from task3 import SoftmaxTrainer
-from task3a import SoftmaxModel
 from test_trainer import ScriptedTrainer
 from trainer import BaseTrainer
 
 
 # ------------------------------------------------------------------ independent formulas
-def my_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def my_softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def my_binary_loss(y, p):
-    """Mean binary cross-entropy, written out per row."""
-    return float(np.mean([-(t * np.log(q) + (1 - t) * np.log(1 - q))
-                          for t, q in zip(y[:, 0], p[:, 0])]))
-
-
-def my_softmax_loss(y, p):
-    """Mean multi-class cross-entropy: -log of the target's probability, per row."""
-    return float(np.mean([-np.log(p[n, np.argmax(y[n])]) for n in range(len(y))]))
-
-
-def inputs(rng, num_rows):
-    """Stand-ins for pre-processed images: [num_rows, 785] in [-1, 1], bias column 1."""
-    X = rng.uniform(-1.0, 1.0, size=(num_rows, 785))
-    X[:, -1] = 1.0
-    return X
-
-
-def one_hot(labels, num_classes=10):
-    Y = np.zeros((len(labels), num_classes))
-    Y[np.arange(len(labels)), labels] = 1.0
-    return Y
+# (tests/reference.py: sigmoid, softmax, the losses, random inputs and one-hot rows)
+from reference import inputs, one_hot  # noqa: E402
 
 
 # ------------------------------------------------------------------ the batch order
 class RowModel:
-    """Two inputs (the row number and a constant), one output: just holds w."""
+    """Two inputs (the row number and a constant) and `num_outputs` outputs: just holds w."""
 
-    def __init__(self):
-        self.w = np.zeros((2, 1))
+    def __init__(self, num_outputs=1):
+        self.w = np.zeros((2, num_outputs))
 
 
 class RecordingTrainer(BaseTrainer):
-    """Records the row numbers of every batch it is given; X = [row, 1], Y = 10 * row.
-    The validation loss keeps falling, so training never stops early."""
+    """Records the row numbers of every batch it is given; X = [row, 1], Y = the one-hot
+    row of the row number. The validation loss keeps falling: no early stop."""
 
     def __init__(self, num_rows, batch_size, shuffle, seed=0):
         rows = np.arange(num_rows, dtype=np.float64)
         X = np.stack([rows, np.ones(num_rows)], axis=1)
-        Y = 10.0 * rows[:, None]
-        super().__init__(RowModel(), 0.1, batch_size, shuffle, X, Y, X[:2], Y[:2], seed=seed)
+        Y = np.eye(num_rows)
+        super().__init__(RowModel(num_rows), 0.1, batch_size, shuffle, X, Y, X[:2], Y[:2],
+                         seed=seed)
         self.batches = []
 
     def train_step(self, X_batch, Y_batch):
-        np.testing.assert_array_equal(Y_batch[:, 0], 10.0 * X_batch[:, 0])  # pairs kept
+        np.testing.assert_array_equal(Y_batch.argmax(axis=1), X_batch[:, 0],
+                                      err_msg="batch_loader paired X and Y rows wrongly")
         self.batches.append(X_batch[:, 0].astype(int).tolist())
         return 1.0
 
@@ -101,7 +80,9 @@ def test_shuffle_draws_a_new_order_every_epoch():
     for rows in epochs:
         assert len(set(rows)) == 20 and set(rows) <= set(range(23))  # 20 distinct rows
         assert rows != sorted(rows)                                     # shuffled
-    assert len({tuple(rows) for rows in epochs}) == 4                   # a new order each epoch
+    assert len({tuple(rows) for rows in epochs}) == 4, (  # a new order each epoch
+        "with shuffling, every epoch must draw a new order of the rows (utils.batch_loader "
+        "with the trainer's random generator), not repeat one permutation")
 
 
 def test_shuffle_order_follows_the_seed():
@@ -111,7 +92,7 @@ def test_shuffle_order_follows_the_seed():
         return trainer.batches
 
     assert orders(5) == orders(5)
-    assert orders(5) != orders(6)
+    assert orders(5) != orders(6), "the shuffled order must follow the trainer's seed"
 
 
 # ------------------------------------------------------------------ what goes where
@@ -145,13 +126,34 @@ def test_histories_hold_each_value_under_its_step():
 
 
 # ------------------------------------------------------------------ summary of a run
-class WeightReportingTrainer(ScriptedTrainer):
-    """test_trainer's scripted trainer (w = [[step]] after each step, scripted validation
-    losses, validation every 5 steps); evaluate() reports the weight itself, so the
-    summary shows which weights it was computed with."""
+class WeightReportingModel:
+    """w = [[step]] (set by the scripted trainer); forward reports the weight itself."""
 
-    def evaluate(self, X, Y):
-        return float(self.model.w[0, 0]), 0.01 * float(self.model.w[0, 0])
+    def __init__(self):
+        self.w = np.zeros((1, 1))
+
+    def forward(self, X):
+        return np.full((len(X), 1), self.w[0, 0])
+
+
+def weight_as_loss(Y, outputs):
+    return float(outputs[0, 0])
+
+
+def weight_as_accuracy(X, Y, model):
+    return 0.01 * float(model.w[0, 0])
+
+
+def summary_of(trainer):
+    """script_tools.run_summary with a loss and an accuracy that report the weight, so
+    the summary shows which weights it was computed with."""
+    return script_tools.run_summary(trainer, weight_as_loss, weight_as_accuracy)
+
+
+def scripted(losses, **kwargs):
+    trainer = ScriptedTrainer(losses, **kwargs)
+    trainer.model = WeightReportingModel()
+    return trainer
 
 
 def test_summary_uses_the_kept_weights_of_the_lowest_validation_loss():
@@ -160,28 +162,26 @@ def test_summary_uses_the_kept_weights_of_the_lowest_validation_loss():
     Mistakes caught: the last weights kept or summarised, early stopping off by one,
     an equal loss counted as an improvement."""
     losses = [5.0, 4.0, 3.0] + [3.0, 3.5, 4.0, 3.2, 3.9, 3.0, 3.1, 3.3, 3.4] + [3.6, 0.1]
-    trainer = WeightReportingTrainer(losses)
+    trainer = scripted(losses)
     trainer.train(num_epochs=100)
-    summary = trainer.summary()
+    summary = summary_of(trainer)
     assert summary == dict(
         shuffle=False, final_train_loss=10.0, final_val_loss=10.0,
         final_train_accuracy=0.1, final_val_accuracy=0.1, early_stopped=True,
         stop_epoch=2, epochs_trained=3, stop_step=60, best_step=10, num_steps=61,
-        steps_per_epoch=25, weight_norm_sq=100.0)
+        steps_per_epoch=25, weight_norm_sq=100.0), (
+        f"after early stopping the model must hold the weights of the lowest validation "
+        f"loss (step 10), and the summary is of those; it holds the weights of step "
+        f"{trainer.model.w[0, 0]:g} (BaseTrainer.train must give back the best weights)")
 
 
 def test_summary_without_early_stopping_runs_every_epoch():
-    trainer = WeightReportingTrainer([3.0, 2.0] + [5.0] * 100, early_stopping_patience=None)
+    trainer = scripted([3.0, 2.0] + [5.0] * 100, early_stopping_patience=None)
     trainer.train(num_epochs=4)
-    summary = trainer.summary()
+    summary = summary_of(trainer)
     assert not summary["early_stopped"]
     assert (summary["stop_epoch"], summary["stop_step"], summary["num_steps"]) == (3, 99, 100)
     assert summary["best_step"] == 5 and summary["final_val_loss"] == 5.0
-
-
-def test_summary_before_training_is_an_error():
-    with pytest.raises(RuntimeError, match=r"call train\(\) first"):
-        WeightReportingTrainer([1.0]).summary()
 
 
 # ------------------------------------------------------------------ one step by hand
@@ -213,14 +213,14 @@ def test_softmax_train_step_by_hand(l2_reg_lambda):
     model.w = w0.copy()
     trainer = SoftmaxTrainer(model, 0.2, 5, False, X, Y, X, Y)
     loss = trainer.train_step(X, Y)
-    p = my_softmax(X @ w0)
-    assert loss == pytest.approx(my_softmax_loss(Y, p), rel=1e-12)
+    p = reference.softmax(X @ w0)
+    assert loss == pytest.approx(reference.softmax_loss(Y, p), rel=1e-12)
     gradient = sum(np.outer(X[n], p[n] - Y[n]) for n in range(5)) / 5 + 2 * l2_reg_lambda * w0
     np.testing.assert_allclose(model.w, w0 - 0.2 * gradient, rtol=1e-10, atol=1e-14)
 
 
 # ------------------------------------------------------------------ validation by hand
-def test_logistic_validation_step_and_evaluate_by_hand():
+def test_logistic_validation_step_by_hand():
     """Only the bias is set: every output is sigmoid(log 3) = 3/4, every prediction 1.
     Accuracy is then the share of ones: 6/8 on the training set, 1/4 on the validation
     set, and 0 on the first training batch. Mistakes caught: train and validation
@@ -236,13 +236,11 @@ def test_logistic_validation_step_and_evaluate_by_hand():
     expected_val_loss = -(np.log(0.75) + 3 * np.log(0.25)) / 4
     assert val_loss == pytest.approx(expected_val_loss, rel=1e-12)
     assert (train_accuracy, val_accuracy) == (0.75, 0.25)
-    assert trainer.evaluate(X_train, Y_train) == pytest.approx(
-        (-(6 * np.log(0.75) + 2 * np.log(0.25)) / 8, 0.75), rel=1e-12)
     model.w[-1, 0] = 0.0  # outputs exactly 1/2: still predicted 1 (>= 0.5)
     assert trainer.validation_step()[1:] == (0.75, 0.25)
 
 
-def test_softmax_validation_step_and_evaluate_by_hand():
+def test_softmax_validation_step_by_hand():
     """Only the bias row is set: every row predicts p = (0.3, 0.2, 0.0625 x 8), class 0.
     Training labels (1, 1, 0, 0, 0, 0, 0, 0): accuracy 6/8 (0 on the first batch);
     validation labels (0, 1, 2, 3): accuracy 1/4."""
@@ -257,8 +255,6 @@ def test_softmax_validation_step_and_evaluate_by_hand():
     expected_val_loss = -(np.log(0.3) + np.log(0.2) + 2 * np.log(0.0625)) / 4  # no L2 term
     assert val_loss == pytest.approx(expected_val_loss, rel=1e-12)
     assert (train_accuracy, val_accuracy) == (0.75, 0.25)
-    assert trainer.evaluate(X_train, Y_train) == pytest.approx(
-        (-(2 * np.log(0.2) + 6 * np.log(0.3)) / 8, 0.75), rel=1e-12)
 
 
 # ------------------------------------------------------------------ whole runs, replayed
@@ -284,13 +280,13 @@ class ReplayedSoftmaxTrainer(Replay, SoftmaxTrainer):
 
 
 def logistic_numbers(w, X, Y):
-    p = my_sigmoid(X @ w)
-    return my_binary_loss(Y, p), float(np.mean((p[:, 0] >= 0.5) == (Y[:, 0] == 1)))
+    p = reference.sigmoid(X @ w)
+    return reference.binary_loss(Y, p), float(np.mean((p[:, 0] >= 0.5) == (Y[:, 0] == 1)))
 
 
 def softmax_numbers(w, X, Y):
-    p = my_softmax(X @ w)
-    return my_softmax_loss(Y, p), float(np.mean(p.argmax(axis=1) == Y.argmax(axis=1)))
+    p = reference.softmax(X @ w)
+    return reference.softmax_loss(Y, p), float(np.mean(p.argmax(axis=1) == Y.argmax(axis=1)))
 
 
 @pytest.mark.parametrize("kind", ["logistic", "softmax"])
@@ -317,7 +313,9 @@ def test_a_whole_run_replayed_with_independent_formulas(kind):
                             X_val, Y_val, early_stopping_patience=patience, seed=11)
     trainer.log = []
     train_history, val_history = trainer.train(num_epochs=50)
-    summary = trainer.summary()
+    module = task2 if kind == "logistic" else task3
+    summary = script_tools.run_summary(trainer, module.cross_entropy_loss,
+                                       module.calculate_accuracy)
 
     steps = [entry for entry in trainer.log if entry[0] == "step"]
     validations = [entry[1] for entry in trainer.log if entry[0] == "validation"]
@@ -325,7 +323,7 @@ def test_a_whole_run_replayed_with_independent_formulas(kind):
     for step, (_, w, X_batch, Y_batch) in enumerate(steps):
         assert train_history["loss"][step] == pytest.approx(numbers(w, X_batch, Y_batch)[0],
                                                             rel=1e-9)
-        p = my_sigmoid(X_batch @ w) if kind == "logistic" else my_softmax(X_batch @ w)
+        p = reference.sigmoid(X_batch @ w) if kind == "logistic" else reference.softmax(X_batch @ w)
         expected = w - learning_rate * (X_batch.T @ (p - Y_batch) / batch_size + 2 * lam * w)
         np.testing.assert_allclose(validations[step], expected, rtol=1e-9, atol=1e-12)
     val_losses = []

@@ -270,7 +270,7 @@ def test_pypi_mnist_api_shapes(tmp_path, synth, monkeypatch):
 def test_main_prints_one_summary_line(tmp_path, synth, monkeypatch, capsys):
     write_idx(tmp_path, synth)
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path))
-    mnist.main()
+    mnist.main([])
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and "(3, 784)" in out[0] and "(2,)" in out[0]
 

@@ -2,25 +2,27 @@
 
 Every example is small, so the whole file runs in a few seconds: the models
 always take [N, 785] inputs, hence N stays tiny, and the gradient checks
-compare a random subset of the weights only (through `utils.numerical_gradient`
-applied to a vector of the selected weights).
+compare a random subset of the weights only (central differences computed here,
+tests/reference.py). Inputs are pre-processed with the tests' own formula.
 """
 import numpy as np
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+import reference
 import task2
 import task2a
 import task3
 import task3a
 import utils
-from task2a import BinaryModel, pre_process_images, sigmoid
-from task3a import SoftmaxModel, one_hot_encode, softmax
+from reference import one_hot
+from task2a import BinaryModel
+from task3a import SoftmaxModel
 
 FAST = settings(max_examples=25, deadline=None)
 SEEDS = st.integers(0, 2 ** 32 - 1)
-NUM_INPUTS = task2a.NUM_INPUTS          # 785
-NUM_CLASSES = task3a.NUM_CLASSES        # 10
+NUM_INPUTS = 785   # 784 pixels and the bias
+NUM_CLASSES = 10
 
 
 def random_inputs(rng, num_rows):
@@ -32,7 +34,7 @@ def random_inputs(rng, num_rows):
 
 def random_images(rng, num_rows):
     """Raw uint8 images [num_rows, 784], pre-processed to [num_rows, 785]."""
-    return pre_process_images(rng.integers(0, 256, size=(num_rows, 784), dtype=np.uint8))
+    return reference.pre_process(rng.integers(0, 256, size=(num_rows, 784), dtype=np.uint8))
 
 
 def huge_weights(rng, shape):
@@ -53,9 +55,17 @@ def probability_rows(num_classes):
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
                   elements=st.floats(-1e3, 1e3)))
 def test_softmax_rows_sum_to_one_for_large_logits(z):
-    p = softmax(z)
+    """SoftmaxModel.forward on inputs X with X @ w = z (padded to 10 classes with -1e3)."""
+    z = np.hstack([z[:, :10], np.full((len(z), max(0, 10 - z.shape[1])), -1e3)])
+    model = SoftmaxModel(0.0)
+    model.w[:10] = np.eye(10)
+    X = np.zeros((len(z), NUM_INPUTS))
+    X[:, :10] = z
+    p = model.forward(X)
     assert p.shape == z.shape
-    assert np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1)
+    assert np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1), (
+        f"SoftmaxModel.forward must give probability rows for logits up to 1e3, got {p}: "
+        "subtract each row's largest logit before the exp")
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
@@ -66,7 +76,9 @@ def test_softmax_model_with_huge_weights_gives_probability_rows(seed, num_rows):
     model = SoftmaxModel(0.0)
     model.w = huge_weights(rng, model.w.shape)
     p = model.forward(random_images(rng, num_rows))
-    assert np.all(np.isfinite(p))
+    assert np.all(np.isfinite(p)), (
+        "SoftmaxModel.forward gives NaN or inf for huge weights: subtract each row's "
+        "largest logit before the exp")
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
@@ -75,9 +87,20 @@ def test_softmax_model_with_huge_weights_gives_probability_rows(seed, num_rows):
 @given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=2, max_side=12),
                   elements=st.floats(allow_nan=False, allow_infinity=False)))
 def test_sigmoid_is_finite_bounded_and_symmetric(z):
+    """BinaryModel.forward on inputs X with X @ w = z (w picks the first column)."""
+    z = z.reshape(-1, 1)
+    model = BinaryModel()
+    model.w[0, 0] = 1.0
+
+    def sigmoid(values):
+        X = np.zeros((len(values), NUM_INPUTS))
+        X[:, :1] = values
+        return model.forward(X)
+
     s = sigmoid(z)
     assert s.shape == z.shape
-    assert np.all(np.isfinite(s)) and np.all(s >= 0) and np.all(s <= 1)
+    assert np.all(np.isfinite(s)) and np.all(s >= 0) and np.all(s <= 1), (
+        f"BinaryModel.forward must stay a probability for any X @ w, got {s.ravel()}")
     np.testing.assert_allclose(sigmoid(-z), 1.0 - s, rtol=0, atol=1e-12)
 
 
@@ -98,7 +121,7 @@ def test_binary_cross_entropy_is_finite_and_non_negative(data):
 def test_multiclass_cross_entropy_is_finite_and_non_negative(data):
     outputs = data.draw(probability_rows(NUM_CLASSES))
     labels = data.draw(hnp.arrays(np.int64, len(outputs), elements=st.integers(0, 9)))
-    loss = task3a.cross_entropy_loss(one_hot_encode(labels, NUM_CLASSES), outputs)
+    loss = task3a.cross_entropy_loss(one_hot(labels, NUM_CLASSES), outputs)
     assert np.isfinite(loss) and loss >= 0
 
 
@@ -110,15 +133,13 @@ def check_gradient_subset(model, X, Y, cost, rng, num_weights=12):
     cols = rng.integers(0, model.w.shape[1], size=num_weights)
     rows, cols = np.unique(np.stack([rows, cols]), axis=1)  # no weight twice
     selected = model.w[rows, cols].copy()
-
-    def cost_of_selected():
-        model.w[rows, cols] = selected
-        return cost()
-
-    numerical = utils.numerical_gradient(cost_of_selected, selected, epsilon=1e-3)
+    numerical = reference.central_differences(cost, model.w, zip(rows, cols), epsilon=1e-3)
     model.w[rows, cols] = selected
     model.backward(X, model.forward(X), Y)
-    np.testing.assert_allclose(model.grad[rows, cols], numerical, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model.grad[rows, cols], numerical, rtol=1e-5, atol=1e-7,
+                               err_msg=(f"{type(model).__name__}.backward disagrees with "
+                                        f"central differences of the loss at the weights "
+                                        f"{list(zip(rows.tolist(), cols.tolist()))}"))
 
 
 @FAST
@@ -138,7 +159,7 @@ def test_binary_gradient_matches_numerical_gradient(seed, num_rows, scale):
 def test_softmax_gradient_matches_numerical_gradient(seed, num_rows, scale, l2_reg_lambda):
     rng = np.random.default_rng(seed)
     X = random_inputs(rng, num_rows)
-    Y = one_hot_encode(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
+    Y = one_hot(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
     model = SoftmaxModel(l2_reg_lambda)
     model.w = rng.normal(scale=scale, size=model.w.shape)
 
@@ -162,7 +183,8 @@ def test_binary_model_stays_finite_with_huge_weights(seed, num_rows):
     model.backward(X, outputs, Y)
     loss = task2a.cross_entropy_loss(Y, outputs)
     accuracy = task2.calculate_accuracy(X, Y, model)
-    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad))
+    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad)), (
+        "BinaryModel.forward or backward gives NaN or inf for huge weights")
     assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
 
 
@@ -171,14 +193,16 @@ def test_binary_model_stays_finite_with_huge_weights(seed, num_rows):
 def test_softmax_model_stays_finite_with_huge_weights(seed, num_rows, l2_reg_lambda):
     rng = np.random.default_rng(seed)
     X = random_images(rng, num_rows)
-    Y = one_hot_encode(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
+    Y = one_hot(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
     model = SoftmaxModel(l2_reg_lambda)
     model.w = huge_weights(rng, model.w.shape)
     outputs = model.forward(X)
     model.backward(X, outputs, Y)
     loss = task3a.cross_entropy_loss(Y, outputs)
     accuracy = task3.calculate_accuracy(X, Y, model)
-    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad))
+    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad)), (
+        "SoftmaxModel.forward or backward gives NaN or inf for huge weights: subtract "
+        "each row's largest logit before the exp")
     assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
 
 

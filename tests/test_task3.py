@@ -1,99 +1,210 @@
 """Tasks 3 and 4: one-hot, the softmax model with L2, its loss, gradient checks
-on real images, accuracy, and the effect of lambda on the weight norm."""
+on real images, accuracy, and the weight images.
+
+Each test checks one of your functions and its message names it. The data the
+tests use is encoded with the tests' own formulas (tests/reference.py), so a
+mistake in one_hot_encode fails the tests of one_hot_encode only.
+"""
 import numpy as np
 import pytest
 
+import reference
+import task3
+import utils
+from task2a import pre_process_images
 from task3 import calculate_accuracy, multiclass_accuracy
-from task3a import (SoftmaxModel, cross_entropy_loss, gradient_approximation_test,
-                    one_hot_encode, softmax)
+from task3a import SoftmaxModel, cross_entropy_loss, gradient_approximation_test, \
+    one_hot_encode
 from task4 import weight_images
 
 
+# ------------------------------------------------------------------ one_hot_encode
 def test_one_hot_example_and_round_trip():
-    np.testing.assert_array_equal(one_hot_encode(np.array([[3]]), 10)[0],
-                                  [0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+    three = one_hot_encode(np.array([[3]]), 10)
+    assert three.shape == (1, 10), \
+        f"one_hot_encode([[3]], 10) must have shape (1, 10), got {three.shape}"
+    assert three[0].tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0], (
+        f"one_hot_encode: label 3 must become [0, 0, 0, 1, 0, 0, 0, 0, 0, 0], got "
+        f"{three[0].tolist()}")
     labels = np.arange(10).repeat(3).reshape(-1, 1)
     encoded = one_hot_encode(labels, 10)
     assert encoded.shape == (30, 10) and encoded.dtype == np.float64
-    np.testing.assert_array_equal(encoded.sum(axis=1), 1)
-    np.testing.assert_array_equal(encoded.argmax(axis=1), labels[:, 0])
+    np.testing.assert_array_equal(encoded, reference.one_hot(labels), err_msg=(
+        "one_hot_encode: row n must have its 1 in column Y[n] and 0 elsewhere"))
     np.testing.assert_array_equal(one_hot_encode(labels[:, 0], 10), encoded)  # [N] works too
 
 
 @pytest.mark.parametrize("labels, message", [
     (np.array([[0], [10]]), r"0\.\.9, got 10 at index 1"),
     (np.array([[-1], [2]]), r"0\.\.9, got -1 at index 0"),
-    (np.array([[1.0], [2.5]]), r"integers, got 2\.5 at index 1"),
-    (np.array([[True], [False]]), r"integers, got dtype bool"),
-    (np.zeros((2, 2), dtype=int), r"shape \[N, 1\] or \[N\], got \(2, 2\)"),
+    (np.array([[1.0], [2.5]]), r"integers in 0\.\.9, got 2\.5 at index 1"),
+    (np.array([[True], [False]]), r"integer labels, .*dtype bool"),
+    (np.zeros((2, 2), dtype=int), r"shape \[N, 1\] or \[N\], got shape \(2, 2\)"),
 ])
 def test_one_hot_rejects_bad_labels(labels, message):
     with pytest.raises(ValueError, match=message):
         one_hot_encode(labels, 10)
 
 
+# ------------------------------------------------------------------ SoftmaxModel
 def test_zero_weights_give_one_tenth(full_data):
     model = SoftmaxModel(0.0)
-    assert model.w.shape == (785, 10) and not model.w.any()
+    assert model.w.shape == (785, 10) and not model.w.any(), \
+        f"SoftmaxModel must start with zero weights of shape (785, 10), got {model.w.shape}"
     outputs = model.forward(full_data[2])
-    assert outputs.shape == (10000, 10)
-    np.testing.assert_allclose(outputs, 0.1)
+    assert outputs.shape == (10000, 10), \
+        f"SoftmaxModel.forward: expected outputs of shape (10000, 10), got {outputs.shape}"
+    np.testing.assert_allclose(outputs, 0.1, err_msg=(
+        "SoftmaxModel.forward: with zero weights every output is 1/10"))
+
+
+def logits_to_forward(z):
+    """A SoftmaxModel and inputs X with X @ w == z (w copies the first 10 columns)."""
+    model = SoftmaxModel(0.0)
+    model.w[:10] = np.eye(10)
+    X = np.zeros((len(z), 785))
+    X[:, :10] = z
+    return model, X
+
+
+def test_forward_is_the_softmax(rng):
+    z = rng.normal(size=(4, 10))
+    model, X = logits_to_forward(z)
+    np.testing.assert_allclose(
+        model.forward(X), np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-12,
+        err_msg="SoftmaxModel.forward must be softmax(X @ w) (Eq. 4), row by row")
+
+
+def test_forward_does_not_overflow_for_large_logits():
+    """exp(1000) overflows: a stable softmax subtracts each row's largest logit first."""
+    z = np.array([[1000.0, 999.0] + [0.0] * 8, [-1000.0] * 9 + [-998.0]])
+    model, X = logits_to_forward(z)
+    with np.errstate(over="raise", invalid="raise"):
+        try:
+            p = model.forward(X)
+        except FloatingPointError as error:
+            pytest.fail(f"SoftmaxModel.forward overflows for logits of 1000 ({error}): "
+                        f"subtract each row's largest logit before the exp", pytrace=False)
+    np.testing.assert_allclose(p, reference.softmax(z), rtol=1e-12, err_msg=(
+        "SoftmaxModel.forward must give softmax(X @ w) also for large logits"))
 
 
 def test_rows_sum_to_one_at_large_weights(full_data, rng):
     model = SoftmaxModel(0.0)
     model.w = rng.normal(scale=1e3, size=model.w.shape)
-    outputs = model.forward(full_data[0][:500])
-    assert np.all(np.isfinite(outputs))
+    with np.errstate(over="ignore", invalid="ignore"):  # the assert below explains
+        outputs = model.forward(full_data[0][:500])
+    assert np.all(np.isfinite(outputs)), \
+        "SoftmaxModel.forward gives NaN or inf for large weights: is the softmax stable?"
     np.testing.assert_allclose(outputs.sum(axis=1), 1.0, rtol=1e-12)
     assert np.isfinite(cross_entropy_loss(full_data[1][:500], outputs))
 
 
-def test_softmax_matches_the_definition(rng):
-    z = rng.normal(size=(4, 10))
-    np.testing.assert_allclose(softmax(z), np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))
-
-
-def test_cross_entropy_by_hand_and_at_zero():
-    targets = np.array([[0, 1, 0], [1, 0, 0]], dtype=float)
-    outputs = np.array([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]])
-    expected = -(np.log(0.7) + np.log(0.5)) / 2
-    assert cross_entropy_loss(targets, outputs) == pytest.approx(expected, rel=1e-12)
-    zero = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    assert np.isfinite(cross_entropy_loss(targets, zero))
-
-
-def test_gradient_check_real_images(full_data):
-    """Analytic gradient of J = C + lambda ||w||^2 against central differences of every
-    weight, on 20 real images at random weights (lambda = 0.1: the data term and the L2
-    term both count; tests/test_properties.py samples other lambdas and weights)."""
-    X, Y = full_data[0][:20], full_data[1][:20]
-    model = SoftmaxModel(0.1)
-    model.w = np.random.default_rng(3).normal(size=model.w.shape)
-    assert gradient_approximation_test(model, X, Y) < 1e-6
+def test_backward_is_batch_mean_of_eq13_plus_l2(rng):
+    X = reference.inputs(rng, 6)
+    Y = reference.one_hot(rng.integers(0, 10, size=6))
+    model = SoftmaxModel(0.25)
+    model.w = rng.normal(scale=0.05, size=(785, 10))
+    outputs = reference.softmax(X @ model.w)
+    model.backward(X, outputs, Y)
+    assert model.grad is not None and model.grad.shape == (785, 10), (
+        f"SoftmaxModel.backward must set self.grad to an array of shape (785, 10), got "
+        f"{None if model.grad is None else model.grad.shape}")
+    expected = sum(np.outer(X[n], outputs[n] - Y[n]) for n in range(6)) / 6 + 0.5 * model.w
+    np.testing.assert_allclose(model.grad, expected, rtol=1e-10, atol=1e-14, err_msg=(
+        "SoftmaxModel.backward: the gradient must be -1/N sum_n x_n (y_n - y_hat_n)^T "
+        "(Eq. 13 averaged over the batch) + 2 lambda w"))
+    model.zero_grad()
+    assert model.grad is None, "SoftmaxModel.zero_grad must set self.grad back to None"
 
 
 def test_l2_term_alone_is_two_lambda_w(rng):
     """When the prediction is perfect the data gradient is zero and only 2*lambda*w is left."""
-    X = np.hstack([rng.uniform(-1, 1, size=(4, 784)), np.ones((4, 1))])
+    X = reference.inputs(rng, 4)
     model = SoftmaxModel(0.3)
     model.w = rng.normal(size=model.w.shape)
-    outputs = model.forward(X)
+    outputs = reference.softmax(X @ model.w)
     model.backward(X, outputs, targets=outputs)   # targets == outputs: dC/dw = 0
-    np.testing.assert_allclose(model.grad, 2 * 0.3 * model.w, rtol=1e-12)
-    assert model.grad[-1].any()                   # the bias row is regularized too
+    np.testing.assert_allclose(model.grad, 2 * 0.3 * model.w, rtol=1e-12, err_msg=(
+        "SoftmaxModel.backward: the L2 term of the gradient must be 2 * lambda * w, "
+        "on every weight, the bias row included"))
 
 
+# ------------------------------------------------------------------ the loss
+def test_cross_entropy_by_hand_and_at_zero():
+    targets = np.array([[0, 1, 0], [1, 0, 0]], dtype=float)
+    outputs = np.array([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]])
+    expected = -(np.log(0.7) + np.log(0.5)) / 2
+    assert cross_entropy_loss(targets, outputs) == pytest.approx(expected, rel=1e-12), (
+        "task3a.cross_entropy_loss must be -1/N sum_n sum_k y_k log(y_hat_k) (Eq. 5): "
+        "averaged over the N rows, summed over the classes")
+    zero = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert np.isfinite(cross_entropy_loss(targets, zero)), \
+        "task3a.cross_entropy_loss must stay finite when the target's output is exactly 0"
+
+
+# ------------------------------------------------------------------ gradient checks
+@pytest.mark.parametrize("l2_reg_lambda", [0.0, 0.1])
+def test_gradient_check_real_images(full_data, l2_reg_lambda):
+    """Task 3a: SoftmaxModel.backward against central differences of every weight of
+    J = C + lambda ||w||^2 (the given gradient_approximation_test), on 20 real images at
+    random weights, without and with L2 (tests/test_properties.py samples other lambdas)."""
+    X, Y = full_data[0][:20], full_data[1][:20]
+    model = SoftmaxModel(l2_reg_lambda)
+    model.w = np.random.default_rng(3).normal(size=model.w.shape)
+    assert gradient_approximation_test(model, X, Y) < 1e-6
+
+
+class WrongL2Model(reference.ReferenceSoftmaxModel):
+    """The tests' own softmax model with a deliberately wrong L2 gradient (lambda w)."""
+
+    def backward(self, X, outputs, targets):
+        super().backward(X, outputs, targets)
+        self.grad -= self.l2_reg_lambda * self.w
+
+
+def test_gradient_approximation_test_judges_the_whole_cost(full_data):
+    """Of the given check itself (task3a.py), with the tests' own models: it passes the
+    right gradient of C + lambda ||w||^2 and catches an L2 term of lambda w."""
+    X, Y = full_data[0][:5], full_data[1][:5]
+    w = np.random.default_rng(4).normal(size=(785, 10))
+    right = reference.ReferenceSoftmaxModel(0.5)
+    right.w = w.copy()
+    assert gradient_approximation_test(right, X, Y) < 1e-6
+    wrong = WrongL2Model(0.5)
+    wrong.w = w.copy()
+    with pytest.raises(AssertionError, match=r"Gradient check failed at weight w\[0, 0\]"):
+        gradient_approximation_test(wrong, X, Y)
+
+
+# ------------------------------------------------------------------ accuracy
 def test_accuracy_by_hand():
-    targets = one_hot_encode(np.array([0, 1, 2, 2]), 3)
+    targets = reference.one_hot([0, 1, 2, 2], 3)
     outputs = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.3, 0.3, 0.4]])
-    assert multiclass_accuracy(targets, outputs) == 0.75
+    assert multiclass_accuracy(targets, outputs) == 0.75, (
+        "task3.multiclass_accuracy: the predicted class is the largest output of a row")
 
 
 def test_calculate_accuracy_zero_weights(full_data):
     # all outputs equal: argmax picks class 0, so accuracy is the share of zeros
     X_val, Y_val = full_data[2], full_data[3]
-    assert calculate_accuracy(X_val, Y_val, SoftmaxModel(0.0)) == pytest.approx(Y_val[:, 0].mean())
+    model = reference.ReferenceSoftmaxModel(0.0)
+    assert calculate_accuracy(X_val, Y_val, model) == pytest.approx(Y_val[:, 0].mean())
+    model.w[-1, 7] = 1.0  # the bias of class 7: every image predicted 7
+    assert calculate_accuracy(X_val, Y_val, model) == pytest.approx(Y_val[:, 7].mean())
+
+
+def test_load_data_is_the_full_split_encoded():
+    """task3.load_data applies your pre_process_images and one_hot_encode to the full
+    split (whether those are right is for their own tests)."""
+    X_train, Y_train, X_val, Y_val = utils.load_full_mnist(verbose=False)
+    expected = (pre_process_images(X_train), one_hot_encode(Y_train, 10),
+                pre_process_images(X_val), one_hot_encode(Y_val, 10))
+    for name, got, wanted in zip(("X_train", "Y_train", "X_val", "Y_val"), task3.load_data(),
+                                 expected):
+        np.testing.assert_array_equal(got, wanted, err_msg=(
+            f"task3.load_data: {name} must be the full split's {name} passed through "
+            f"{'pre_process_images' if name[0] == 'X' else 'one_hot_encode(..., 10)'}"))
 
 
 # How lambda shrinks the weights, and that softmax regression learns, are checked on
@@ -105,3 +216,4 @@ def test_weight_images_leave_out_the_bias():
     images = weight_images(w)
     assert images.shape == (10, 28, 28)
     np.testing.assert_array_equal(images[3].ravel(), w[:-1, 3])
+    assert images[3][1, 0] == w[28, 3], "weight_images: pixel (row 1, column 0) is input 28"

@@ -43,8 +43,10 @@ def test_stops_after_exactly_ten_non_improving_validations():
     assert list(val_history["loss"]) == [5 * i for i in range(13)]
     assert trainer.stop_step == 60 and trainer.num_steps == 61
     assert trainer.stop_epoch == 2              # steps 50..74 are epoch index 2
-    assert trainer.best_step == 10 and trainer.best_val_loss == 3.0
-    assert trainer.model.w[0, 0] == 10          # weights of the best validation restored
+    assert trainer.best_step == 10 and val_history["loss"][10] == 3.0
+    assert trainer.model.w[0, 0] == 10, (       # weights of the best validation restored
+        f"BaseTrainer.train must give the model back the weights of the lowest validation "
+        f"loss (those after step 10); it has those after step {trainer.model.w[0, 0]:g}")
     assert len(train_history["loss"]) == 61
 
 
@@ -59,7 +61,9 @@ def test_improvement_resets_the_count():
     trainer = ScriptedTrainer(losses)
     trainer.train(num_epochs=100)
     assert trainer.validations == 21 and trainer.best_step == 50
-    assert trainer.model.w[0, 0] == 50
+    assert trainer.model.w[0, 0] == 50, (
+        f"BaseTrainer.train must give the model back the weights of the lowest validation "
+        f"loss (those after step 50); it has those after step {trainer.model.w[0, 0]:g}")
 
 
 def test_runs_to_the_end_without_early_stop():
@@ -111,7 +115,8 @@ def test_batch_loader_new_order_each_epoch():
     rng = np.random.default_rng(0)
     epoch1 = _indices(utils.batch_loader(X, X, 8, shuffle=True, rng=rng))
     epoch2 = _indices(utils.batch_loader(X, X, 8, shuffle=True, rng=rng))
-    assert epoch1 != epoch2
+    assert epoch1 != epoch2, \
+        "utils.batch_loader must draw a new order from rng in every epoch, not reuse one"
     assert sorted(sum(epoch1, [])) == sorted(sum(epoch2, [])) == list(range(64))
 
 
@@ -122,7 +127,7 @@ def test_batch_loader_rejects_different_lengths():
 
 def test_trainer_rejects_bad_settings():
     X = np.zeros((10, 1))
-    with pytest.raises(ValueError, match=r"batch_size \(11\) is larger than the data set"):
+    with pytest.raises(ValueError, match=r"batch_size \(11\) is larger than the training set"):
         BaseTrainer(StepModel(), 0.1, 11, False, X, X, X, X)
     with pytest.raises(ValueError, match="learning_rate must be a finite number > 0, got 0"):
         BaseTrainer(StepModel(), 0, 2, False, X, X, X, X)
