@@ -56,20 +56,6 @@ def check_pixels(X: np.ndarray) -> None:
         raise ValueError(f"pixel values must lie in [0, 255], got range [{low}, {high}]")
 
 
-def check_same_shape(targets: np.ndarray, outputs: np.ndarray) -> None:
-    """Raise ValueError unless targets and outputs are non-empty 2-D arrays of one shape."""
-    for name, arr in (("targets", targets), ("outputs", outputs)):
-        if not isinstance(arr, np.ndarray) or arr.ndim != 2:
-            got = arr.shape if isinstance(arr, np.ndarray) else type(arr).__name__
-            raise ValueError(f"{name} must be a 2-D array [batch size, num outputs], got {got}")
-    if targets.shape != outputs.shape:
-        raise ValueError(f"targets shape {targets.shape} does not match outputs shape "
-                         f"{outputs.shape}")
-    if targets.shape[0] == 0:
-        raise ValueError(f"empty batch: targets and outputs have shape {targets.shape}, "
-                         f"expected at least one row")
-
-
 def check_probabilities(outputs: np.ndarray, name: str = "outputs") -> None:
     """Raise ValueError unless every entry is a probability: finite and in [0, 1]."""
     if outputs.dtype.kind not in "biuf":

@@ -235,6 +235,8 @@ def split_shapes(X_train, Y_train, X_val, Y_val) -> dict:
 def run_summary(trainer, cross_entropy_loss, calculate_accuracy) -> dict:
     """Where a finished trainer stopped, the losses and accuracies of its kept weights on
     the whole training and validation sets, and ||w||^2: one entry of a results file."""
+    if trainer.stop_epoch is None:
+        raise RuntimeError("run_summary needs a trained model: call trainer.train() first")
     model = trainer.model
     summary = dict(shuffle=bool(trainer.shuffle_dataset))
     for name, X, Y in (("train", trainer.X_train, trainer.Y_train),
