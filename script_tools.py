@@ -23,12 +23,13 @@ import traceback
 import zipfile
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import tqdm
 
 import mnist
-import utils
+
+# matplotlib and utils (which imports it) are imported where they are used: a process
+# that only runs jobs in parallel starts in a third of the time
 
 ROOT = Path(__file__).resolve().parent  # results/ and figures/ go here by default
 tqdm.tqdm.monitor_interval = 0  # no tqdm monitor thread: workers are forked
@@ -66,6 +67,7 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
         parser.error("--show needs a display, and this session has none (no DISPLAY or "
                      f"WAYLAND_DISPLAY). Run without --show: the figures go to {args.figures_dir}")
     if not args.show:
+        import matplotlib
         matplotlib.use("Agg")
     one_blas_thread()
     set_plot_style()
@@ -100,6 +102,7 @@ def plot_training(train_history: dict, val_history: dict, run: dict, what: str,
     """The loss and the accuracy figure of a training run (a run_summary() dict); paths
     holds the two files, keyed "task<N>b" and "task<N>c". Returns paths."""
     import matplotlib.pyplot as plt
+    import utils
     (loss_key, loss_path), (accuracy_key, accuracy_path) = paths.items()
     plt.figure(figsize=(10, 4.6))
     utils.plot_loss(train_history["loss"], "training loss of each batch", color="tab:blue",
