@@ -155,22 +155,21 @@ def histories(trainer_result) -> dict:
 
 
 def check_same_work(data, labels, labels_val, num_epochs) -> dict:
-    """The trainer and the minimal loop must compute the same histories and final
-    weights, bit for bit, or the comparison measures different work. Returns the
+    """The trainer and the minimal loop must compute the same histories, bit for bit,
+    or the comparison measures different work. (Not the final weights: the trainer
+    gives back those of the lowest validation loss.) Returns the
     numbers of steps and validations of num_epochs epochs."""
     import numpy as np
 
     trainer = make_trainer(data)
     reference = histories(trainer.train(num_epochs))
-    w, *lists = minimal_training(*data, labels, labels_val, num_epochs)
+    _, *lists = minimal_training(*data, labels, labels_val, num_epochs)
     minimal = dict(zip(reference, lists))
     for name, ours in reference.items():
         theirs = minimal[name]
         if len(ours) != len(theirs) or not np.array_equal(ours, theirs):
             raise RuntimeError(f"the minimal loop computes a different {name} history than "
                                f"the trainer: {ours[:3]}... vs {theirs[:3]}...")
-    if not np.array_equal(trainer.model.w, w):
-        raise RuntimeError("the minimal loop ends with other weights than the trainer")
     return {"steps": len(reference["batch loss"]),
             "validations": len(reference["validation loss"])}
 
