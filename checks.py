@@ -8,12 +8,13 @@ student sees says how to install the packages."""
 import importlib.util
 import sys
 
-_MISSING = [name for name in ("numpy", "matplotlib", "tqdm", "threadpoolctl")
+_MISSING = [name for name in ("numpy", "matplotlib", "tqdm")
             if importlib.util.find_spec(name) is None]
 if _MISSING:
-    sys.exit(f"{', '.join(_MISSING)} not installed for {sys.executable}. Run `make setup` "
-             "and use .venv/bin/python, or: python3 -m venv .venv && .venv/bin/python -m pip "
-             "install -r requirements.txt")
+    sys.exit(f"{', '.join(_MISSING)} not installed for {sys.executable}. In the project: run "
+             "`make setup` and use .venv/bin/python (or: python3 -m venv .venv && "
+             ".venv/bin/python -m pip install -r requirements.txt); elsewhere: "
+             f"{sys.executable} -m pip install {' '.join(_MISSING)}")
 
 import numpy as np  # noqa: E402
 
@@ -58,11 +59,14 @@ def check_pixels(X: np.ndarray) -> None:
 
 def check_probabilities(outputs: np.ndarray, name: str = "outputs") -> None:
     """Raise ValueError unless every entry is a probability: finite and in [0, 1]."""
+    if not isinstance(outputs, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of probabilities, got "
+                        f"{type(outputs).__name__}")
     if outputs.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold probabilities, got dtype {outputs.dtype}")
     if outputs.size == 0:
         raise ValueError(f"{name} is empty (shape {outputs.shape}): expected at least one row")
-    if outputs.size and 0 <= outputs.min() and outputs.max() <= 1:  # False for NaN
+    if 0 <= outputs.min() and outputs.max() <= 1:  # False for NaN
         return
     check_finite(outputs, name)
     bad = (outputs < 0) | (outputs > 1)

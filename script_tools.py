@@ -86,7 +86,13 @@ def one_blas_thread() -> None:
     rounding of a matrix product depends on how many threads share it; on one thread a
     run gives the same numbers every time on this machine, whatever the worker count.
     (Other machines may pick another BLAS kernel, with other roundings.)"""
-    from threadpoolctl import threadpool_limits
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # not in every course set-up: run on, but say what it costs
+        print("Note: threadpoolctl is not installed, so NumPy's BLAS may run on several "
+              "threads and the last digits of the results may vary from run to run "
+              "(pip install threadpoolctl)", file=sys.stderr)
+        return
     threadpool_limits(limits=1, user_api="blas")
 
 
@@ -273,7 +279,10 @@ def fingerprint(settings: dict, source_files) -> str:
     """SHA-256 over everything a seeded run depends on: its settings, the source code
     that computes it, the data (the MNIST MD5s that mnist.load checks) and the numerical
     libraries (NumPy, its BLAS and the CPU kernel BLAS chose)."""
-    from threadpoolctl import threadpool_info
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = list  # the BLAS is unknown: the key still holds the rest
     blas = [{key: info.get(key) for key in ("internal_api", "version", "architecture")}
             for info in threadpool_info() if info.get("user_api") == "blas"]
     digest = hashlib.sha256(json.dumps(

@@ -18,22 +18,20 @@ from task2a import BinaryModel, cross_entropy_loss, gradient_approximation_test,
 from trainer import BaseTrainer
 
 
-def binary_accuracy(targets: np.ndarray, outputs: np.ndarray) -> float:
-    """The fraction of rows where (output >= 0.5) equals the target.
-    targets: [N, 1] in {0, 1}; outputs: [N, 1] probabilities."""
-    assert targets.shape == outputs.shape, \
-        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
-    return float(np.mean((outputs >= 0.5) == (targets == 1)))
-
-
 def calculate_accuracy(X: np.ndarray, targets: np.ndarray, model: BinaryModel) -> float:
     """The share of images the model classifies right: an output of at least 0.5
     predicts target 1.
 
     Args:
         X: pre-processed images [N, 785]; targets: 0/1 labels [N, 1]; model: a BinaryModel
+    Returns:
+        the accuracy, a float in [0, 1]
     """
-    return binary_accuracy(targets, model.forward(X))
+    outputs = model.forward(X)
+    assert targets.shape == outputs.shape, \
+        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
+    predictions = outputs >= 0.5
+    return float(np.mean(predictions == (targets == 1)))
 
 
 class LogisticTrainer(BaseTrainer):
@@ -60,7 +58,7 @@ class LogisticTrainer(BaseTrainer):
         outputs_val = self.model.forward(self.X_val)
         loss_val = cross_entropy_loss(self.Y_val, outputs_val)
         accuracy_train = calculate_accuracy(self.X_train, self.Y_train, self.model)
-        accuracy_val = binary_accuracy(self.Y_val, outputs_val)  # the outputs from above
+        accuracy_val = calculate_accuracy(self.X_val, self.Y_val, self.model)
         return loss_val, accuracy_train, accuracy_val
 
 
@@ -181,7 +179,7 @@ def main(argv=None):
     seed_study = dict(seeds=seeds, stop_epochs=[r["stop_epoch"] for r, _, _ in shuffled_runs],
                       best_steps=[r["best_step"] for r, _, _ in shuffled_runs],
                       final_val_accuracy=[r["final_val_accuracy"] for r, _, _ in shuffled_runs])
-    print(f"[shuffle] Early-stop epoch index over seeds {seeds}: {seed_study['stop_epochs']}")
+    print(f"[shuffle] Stop epoch index over seeds {seeds}: {seed_study['stop_epochs']}")
     spikes = spike_study(run, val_history, shuffled_runs, seeds, Y_train, batch_size,
                          warm_up_epochs)
     if spikes["ratio_median"] is not None:

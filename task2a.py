@@ -30,18 +30,17 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
         targets: labels in {0, 1}, shape [batch size, 1].
         outputs: predicted probabilities in [0, 1], shape [batch size, 1].
     Returns:
-        The loss averaged over the batch. A probability that rounds to 0 (a logit
-        beyond about -708, or 1 - y_hat for a logit beyond about 37) counts as the
-        smallest positive float, so the loss stays finite: about 708 for such an
-        example, less than its true value.
+        The loss averaged over the batch. A y_hat below 2.2e-308 (a logit below about
+        -708) or a 1 - y_hat of 0 (a logit above about 37) is clamped at 2.2e-308 or
+        2**-53, so the loss stays finite: such an example counts about 708 or 37, no
+        more than its true value.
     """
-    assert targets.shape == outputs.shape, \
-        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
+    assert np.shape(targets) == np.shape(outputs), \
+        f"targets {np.shape(targets)} and outputs {np.shape(outputs)} must have one shape"
     checks.check_binary_targets(targets)
     checks.check_probabilities(outputs)
-    tiny = np.finfo(np.float64).tiny
-    log_p = np.log(np.maximum(outputs, tiny))
-    log_not_p = np.log(np.maximum(1.0 - outputs, tiny))
+    log_p = np.log(np.maximum(outputs, np.finfo(np.float64).tiny))
+    log_not_p = np.log(np.maximum(1.0 - outputs, np.finfo(np.float64).epsneg))
     return float(-np.mean(targets * log_p + (1.0 - targets) * log_not_p))
 
 
@@ -49,6 +48,7 @@ class BinaryModel:
     """Logistic regression: y_hat = sigmoid(X w), with w of shape [785, 1], zero at start."""
 
     def __init__(self):
+        """w: [785, 1] zeros; grad: set by backward."""
         self.I = 785  # inputs: 784 pixels and the bias
 
         self.w = np.zeros((self.I, 1))
@@ -61,8 +61,8 @@ class BinaryModel:
         Returns:
             y_hat: the probability of the first class, shape [batch size, 1]
         """
-        assert X.ndim == 2 and X.shape[1] == self.I, \
-            f"expected X of shape [batch size, {self.I}] (pre-processed), got {X.shape}"
+        assert isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == self.I, \
+            f"expected X, an array [batch size, {self.I}] (pre-processed), got {np.shape(X)}"
         z = X @ self.w
         # sigmoid(z) = 1 / (1 + e^-z) = e^-log(1 + e^-z): no exp can overflow
         return np.exp(-np.logaddexp(0.0, -z))

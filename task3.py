@@ -21,22 +21,20 @@ RUN_SOURCES = ("task2a.py", "task3a.py", "task3.py", "trainer.py", "utils.py", "
                "script_tools.py")
 
 
-def multiclass_accuracy(targets: np.ndarray, outputs: np.ndarray) -> float:
-    """The fraction of rows whose largest output is the target class.
-    targets: one-hot [N, K]; outputs: probabilities [N, K]."""
-    assert targets.shape == outputs.shape, \
-        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
-    return float(np.mean(outputs.argmax(axis=1) == targets.argmax(axis=1)))
-
-
 def calculate_accuracy(X: np.ndarray, targets: np.ndarray, model: SoftmaxModel) -> float:
     """The share of images the model classifies right: the predicted class is the
     largest output.
 
     Args:
         X: pre-processed images [N, 785]; targets: one-hot [N, 10]; model: a SoftmaxModel
+    Returns:
+        the accuracy, a float in [0, 1]
     """
-    return multiclass_accuracy(targets, model.forward(X))
+    outputs = model.forward(X)
+    assert targets.shape == outputs.shape, \
+        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
+    predictions = outputs.argmax(axis=1)
+    return float(np.mean(predictions == targets.argmax(axis=1)))
 
 
 class SoftmaxTrainer(BaseTrainer):
@@ -63,7 +61,7 @@ class SoftmaxTrainer(BaseTrainer):
         outputs_val = self.model.forward(self.X_val)
         loss_val = cross_entropy_loss(self.Y_val, outputs_val)
         accuracy_train = calculate_accuracy(self.X_train, self.Y_train, self.model)
-        accuracy_val = multiclass_accuracy(self.Y_val, outputs_val)  # the outputs from above
+        accuracy_val = calculate_accuracy(self.X_val, self.Y_val, self.model)
         return loss_val, accuracy_train, accuracy_val
 
 

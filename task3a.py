@@ -21,8 +21,8 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
         about 708 below the largest) counts as the smallest positive float, so the loss
         stays finite: about 708 for such an example, less than its true value.
     """
-    assert targets.shape == outputs.shape, \
-        f"targets {targets.shape} and outputs {outputs.shape} must have one shape"
+    assert np.shape(targets) == np.shape(outputs), \
+        f"targets {np.shape(targets)} and outputs {np.shape(outputs)} must have one shape"
     checks.check_one_hot(targets)
     checks.check_probabilities(outputs)
     log_p = np.log(np.maximum(outputs, np.finfo(np.float64).tiny))
@@ -37,6 +37,7 @@ class SoftmaxModel:
     """
 
     def __init__(self, l2_reg_lambda: float):
+        """w: [785, 10] zeros; grad: set by backward; l2_reg_lambda >= 0: the L2 strength."""
         checks.check_positive(l2_reg_lambda, "l2_reg_lambda", allow_zero=True)
         self.I = 785  # inputs: 784 pixels and the bias
         self.num_outputs = 10
@@ -51,8 +52,8 @@ class SoftmaxModel:
         Returns:
             y_hat: class probabilities (Eq. 4), shape [batch size, 10]
         """
-        assert X.ndim == 2 and X.shape[1] == self.I, \
-            f"expected X of shape [batch size, {self.I}] (pre-processed), got {X.shape}"
+        assert isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == self.I, \
+            f"expected X, an array [batch size, {self.I}] (pre-processed), got {np.shape(X)}"
         z = X @ self.w
         # Subtracting each row's largest logit leaves the softmax as it is, and no
         # exp can overflow

@@ -113,7 +113,8 @@ class BaseTrainer:
             raise TrainingDiverged(
                 f"Training diverged at global step {global_step} (epoch index {epoch}): "
                 f"{error}, with learning rate {self.learning_rate:g}. Try a smaller learning "
-                f"rate, for example {self.learning_rate / 10:g}.") from None
+                f"rate, for example {self.learning_rate / 10:g}; if that diverges too, look "
+                f"for a log(0) or a division by zero in forward or cross_entropy_loss.") from None
         finally:
             epochs.close()
         self.early_stopped = num_worse >= patience

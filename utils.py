@@ -28,12 +28,11 @@ def batch_loader(X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle=False,
     if drop_last and num_batches == 0:
         raise ValueError(f"batch_size ({batch_size}) is larger than the data set ({len(X)} "
                          f"rows): with drop_last=True no full batch can be drawn")
-    indices = np.arange(len(X))
     if shuffle:
         indices = rng.permutation(len(X)) if rng is not None else np.random.permutation(len(X))
     for i in range(num_batches):
-        batch = indices[i * batch_size:(i + 1) * batch_size]
         if shuffle:
+            batch = indices[i * batch_size:(i + 1) * batch_size]
             yield X[batch], Y[batch]
         else:  # slices: views, no copy
             yield X[i * batch_size:(i + 1) * batch_size], Y[i * batch_size:(i + 1) * batch_size]
@@ -58,7 +57,7 @@ def _split():
     """The training split (first TRAIN_SIZE images) and validation split (the test set)."""
     X_train, Y_train, X_test, Y_test = mnist.load()
     return (X_train[:TRAIN_SIZE], Y_train[:TRAIN_SIZE],
-            X_test[-VAL_SIZE:], Y_test[-VAL_SIZE:])
+            X_test[:VAL_SIZE], Y_test[:VAL_SIZE])
 
 
 def load_binary_dataset(class1: int, class2: int, verbose: bool = True):

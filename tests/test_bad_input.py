@@ -369,7 +369,7 @@ class CountingSoftmaxTrainer(SoftmaxTrainer):
 
 
 DIVERGED = (r"Training diverged at global step (\d+) \(epoch index (\d+)\).*"
-            r"learning rate {lr}\. Try a smaller learning rate, for example {smaller}\.")
+            r"learning rate {lr}\. Try a smaller learning rate, for example {smaller};")
 
 
 @pytest.mark.parametrize("learning_rate, l2_reg_lambda, lr_text, smaller", [

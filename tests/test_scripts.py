@@ -282,7 +282,7 @@ def test_task2_seed_study(task2_run):
     every = schedule(4005, hyperparameters_of(task2_run)["batch_size"])[1]
     assert all(step % every == 0 for step in study["best_steps"])
     assert len(set(study["final_val_accuracy"])) > 1
-    printed = re.search(r"\[shuffle\] Early-stop epoch index over seeds \[([\d, ]+)\]: "
+    printed = re.search(r"\[shuffle\] Stop epoch index over seeds \[([\d, ]+)\]: "
                         r"\[([\d, ]+)\]", task2_run.stdout)
     assert [int(s) for s in printed[1].split(",")] == study["seeds"]
     assert [int(s) for s in printed[2].split(",")] == study["stop_epochs"]

@@ -5,6 +5,8 @@ Each test checks one of your functions and its message names it. The data the
 tests use is pre-processed with the tests' own formula (tests/reference.py), so a
 mistake in pre_process_images fails the tests of pre_process_images only.
 """
+import types
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ import reference
 import script_tools
 import task2
 import utils
-from task2 import LogisticTrainer, binary_accuracy, calculate_accuracy
+from task2 import LogisticTrainer, calculate_accuracy
 from task2a import BinaryModel, cross_entropy_loss, gradient_approximation_test, \
     pre_process_images
 
@@ -144,9 +146,22 @@ def test_cross_entropy_finite_at_zero_and_one():
     wrong = 1.0 - right
     assert cross_entropy_loss(targets, right) == 0.0
     loss = cross_entropy_loss(targets, wrong)
-    assert np.isfinite(loss) and loss > 700, (  # -log(smallest positive float) ~ 708
+    assert np.isfinite(loss) and loss > 30, (
         f"task2a.cross_entropy_loss must stay finite (and large) for outputs of exactly 0 "
         f"or 1 that are wrong, got {loss}")
+
+
+def test_cross_entropy_of_a_saturated_output_is_not_above_its_true_value():
+    """A logit of 38 rounds y_hat to 1: for target 0 the true loss is about 38."""
+    model = BinaryModel()
+    X = np.zeros((1, 785))
+    X[0, -1] = 1.0
+    for logit in (38.0, 100.0, 1000.0):
+        model.w[-1, 0] = logit
+        loss = cross_entropy_loss(np.zeros((1, 1)), model.forward(X))
+        assert 30 < loss <= logit, (
+            f"task2a.cross_entropy_loss: an output that rounds to 1 for target 0 at logit "
+            f"{logit} must give a finite loss no larger than the true one, got {loss}")
 
 
 # ------------------------------------------------------------------ gradient checks
@@ -198,8 +213,9 @@ def test_gradient_approximation_test_catches_a_wrong_gradient(binary_data):
 def test_accuracy_threshold_is_one_half():
     targets = np.array([[1], [0], [1], [0]])
     outputs = np.array([[0.5], [0.49], [0.2], [0.51]])
-    assert binary_accuracy(targets, outputs) == 0.5, (
-        "task2.binary_accuracy: an output >= 0.5 predicts target 1, below 0.5 target 0")
+    model = types.SimpleNamespace(forward=lambda X: outputs)  # outputs as given
+    assert calculate_accuracy(np.zeros((4, 785)), targets, model) == 0.5, (
+        "task2.calculate_accuracy: an output >= 0.5 predicts target 1, below 0.5 target 0")
 
 
 def test_calculate_accuracy_uses_the_model(binary_data):

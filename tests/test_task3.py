@@ -5,6 +5,8 @@ Each test checks one of your functions and its message names it. The data the
 tests use is encoded with the tests' own formulas (tests/reference.py), so a
 mistake in one_hot_encode fails the tests of one_hot_encode only.
 """
+import types
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ import reference
 import task3
 import utils
 from task2a import pre_process_images
-from task3 import calculate_accuracy, multiclass_accuracy
+from task3 import calculate_accuracy
 from task3a import SoftmaxModel, cross_entropy_loss, gradient_approximation_test, \
     one_hot_encode
 from task4 import weight_images
@@ -183,8 +185,9 @@ def test_gradient_approximation_test_judges_the_whole_cost(full_data):
 def test_accuracy_by_hand():
     targets = reference.one_hot([0, 1, 2, 2], 3)
     outputs = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.3, 0.3, 0.4]])
-    assert multiclass_accuracy(targets, outputs) == 0.75, (
-        "task3.multiclass_accuracy: the predicted class is the largest output of a row")
+    model = types.SimpleNamespace(forward=lambda X: outputs)  # outputs as given
+    assert calculate_accuracy(np.zeros((4, 785)), targets, model) == 0.75, (
+        "task3.calculate_accuracy: the predicted class is the largest output of a row")
 
 
 def test_calculate_accuracy_zero_weights(full_data):
