@@ -103,32 +103,6 @@ def set_plot_style() -> None:
                          "legend.fontsize": 11, "xtick.labelsize": 11, "ytick.labelsize": 11})
 
 
-def plot_training(train_history: dict, val_history: dict, run: dict, what: str,
-                  paths: dict) -> dict:
-    """The loss and the accuracy figure of a training run (a run_summary() dict); paths
-    holds the two files, keyed "task<N>b" and "task<N>c". Returns paths."""
-    import matplotlib.pyplot as plt
-    import utils
-    (loss_key, loss_path), (accuracy_key, accuracy_path) = paths.items()
-    plt.figure(figsize=(10, 4.6))
-    utils.plot_loss(train_history["loss"], "training loss of each batch", color="tab:blue",
-                    alpha=0.45, linewidth=0.6)
-    utils.plot_loss(train_history["loss"], "training loss", plot_variance=False, color="navy",
-                    npoints_to_average=run["steps_per_epoch"], linewidth=2)
-    utils.plot_loss(val_history["loss"], "validation loss", color="tab:orange", linewidth=1.6)
-    finish_plot(run["best_step"], "Cross-entropy loss (log scale)", "log",
-                f"Task {loss_key[4:]}: {what}")
-    save_figure(plt.gcf(), loss_path)
-
-    plt.figure(figsize=(10, 4.6))
-    utils.plot_loss(train_history["accuracy"], "training accuracy", color="tab:blue")
-    utils.plot_loss(val_history["accuracy"], "validation accuracy", color="tab:orange")
-    finish_plot(run["best_step"], "Accuracy (logit scale)", "logit",
-                f"Task {accuracy_key[4:]}: {what}")
-    save_figure(plt.gcf(), accuracy_path)
-    return paths
-
-
 def finish_plot(best_step, ylabel: str, yscale: str, title: str) -> None:
     """The common parts of the training figures: the y scale (a log or logit scale shows
     every point, the first steps included), a dashed line at best_step (whose weights

@@ -190,11 +190,25 @@ def main(argv=None):
         *data, shuffle_dataset=True, seed=seeds[0], num_epochs=run["epochs_trained"],
         hyperparameters=dict(hyperparameters, early_stopping_patience=None))
 
-    # Task 2b: loss; task 2c: accuracy
-    figures = script_tools.plot_training(
-        train_history, val_history, run, "logistic regression (2 vs 3), no shuffling",
-        {"task2b": args.figures_dir / "task2b_loss.png",
-         "task2c": args.figures_dir / "task2c_accuracy.png"})
+    # Task 2b: the loss; task 2c: the accuracy
+    plt.figure(figsize=(10, 4.6))
+    utils.plot_loss(train_history["loss"], "training loss of each batch", color="tab:blue",
+                    alpha=0.45, linewidth=0.6)
+    utils.plot_loss(train_history["loss"], "training loss", plot_variance=False, color="navy",
+                    npoints_to_average=run["steps_per_epoch"], linewidth=2)
+    utils.plot_loss(val_history["loss"], "validation loss", color="tab:orange", linewidth=1.6)
+    script_tools.finish_plot(run["best_step"], "Cross-entropy loss (log scale)", "log",
+                             "Task 2b: logistic regression (2 vs 3), no shuffling")
+    figures = {"task2b": script_tools.save_figure(plt.gcf(),
+                                                   args.figures_dir / "task2b_loss.png")}
+
+    plt.figure(figsize=(10, 4.6))
+    utils.plot_loss(train_history["accuracy"], "training accuracy", color="tab:blue")
+    utils.plot_loss(val_history["accuracy"], "validation accuracy", color="tab:orange")
+    script_tools.finish_plot(run["best_step"], "Accuracy (logit scale)", "logit",
+                             "Task 2c: logistic regression (2 vs 3), no shuffling")
+    figures["task2c"] = script_tools.save_figure(plt.gcf(),
+                                                    args.figures_dir / "task2c_accuracy.png")
 
     # Task 2e: validation accuracy with and without shuffling, over the same steps
     plt.figure(figsize=(10, 4.6))

@@ -6,6 +6,7 @@ results/task3_run.npz (the trained model, which task4.py reuses for lambda = 0).
 """
 import checks  # noqa: F401 -- first: it names a missing package and how to install it
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import script_tools
@@ -148,11 +149,25 @@ def main(argv=None):
         run_path.unlink(missing_ok=True)
         print("The code changed during training: the run is not saved for task 4")
 
-    # Task 3b: loss; task 3c: accuracy
-    figures = script_tools.plot_training(
-        train_history, val_history, run, "softmax regression, 10 digits",
-        {"task3b": args.figures_dir / "task3b_loss.png",
-         "task3c": args.figures_dir / "task3c_accuracy.png"})
+    # Task 3b: the loss; task 3c: the accuracy
+    plt.figure(figsize=(10, 4.6))
+    utils.plot_loss(train_history["loss"], "training loss of each batch", color="tab:blue",
+                    alpha=0.45, linewidth=0.6)
+    utils.plot_loss(train_history["loss"], "training loss", plot_variance=False, color="navy",
+                    npoints_to_average=run["steps_per_epoch"], linewidth=2)
+    utils.plot_loss(val_history["loss"], "validation loss", color="tab:orange", linewidth=1.6)
+    script_tools.finish_plot(run["best_step"], "Cross-entropy loss (log scale)", "log",
+                             "Task 3b: softmax regression, 10 digits")
+    figures = {"task3b": script_tools.save_figure(plt.gcf(),
+                                                   args.figures_dir / "task3b_loss.png")}
+
+    plt.figure(figsize=(10, 4.6))
+    utils.plot_loss(train_history["accuracy"], "training accuracy", color="tab:blue")
+    utils.plot_loss(val_history["accuracy"], "validation accuracy", color="tab:orange")
+    script_tools.finish_plot(run["best_step"], "Accuracy (logit scale)", "logit",
+                             "Task 3c: softmax regression, 10 digits")
+    figures["task3c"] = script_tools.save_figure(plt.gcf(),
+                                                    args.figures_dir / "task3c_accuracy.png")
 
     results = dict(
         hyperparameters=hyperparameters,

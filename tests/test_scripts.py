@@ -589,37 +589,6 @@ def test_plot_loss_and_finish_plot_draw_what_they_are_given():
         plt.close("all")
 
 
-def test_plot_training_draws_the_histories_it_is_given(tmp_path, saved_figures):
-    """4 epochs of 10 steps: the batch losses, their mean per epoch, the validations
-    every 2 steps and the marked best step are all on the two figures."""
-    rng = np.random.default_rng(0)
-    train_loss = {step: float(v) for step, v in enumerate(rng.uniform(0.1, 0.9, 40))}
-    validated = range(0, 40, 2)
-    train_history = dict(loss=train_loss, accuracy={s: 0.5 + 0.01 * s for s in validated})
-    val_history = dict(loss={s: 1.0 - 0.02 * s for s in validated},
-                       accuracy={s: 0.4 + 0.01 * s for s in validated})
-    paths = {"task9b": tmp_path / "l.png", "task9c": tmp_path / "a.png"}
-    assert script_tools.plot_training(train_history, val_history,
-                                      dict(best_step=26, steps_per_epoch=10), "a model",
-                                      paths) == paths
-    loss_ax, accuracy_ax = (fig.axes[0] for fig in saved_figures)
-    loss_curves, accuracy_curves = curves(loss_ax), curves(accuracy_ax)
-    assert (list(range(40)), list(train_loss.values())) in loss_curves
-    assert (list(validated), list(val_history["loss"].values())) in loss_curves
-    epoch_means = [np.mean([train_loss[s] for s in range(10 * e, 10 * e + 10)])
-                   for e in range(4)]
-    assert any(len(y) == 4 and np.allclose(y, epoch_means)
-               and all(10 * e <= x[e] < 10 * e + 10 for e in range(4))
-               for x, y in loss_curves)
-    assert (list(validated), list(train_history["accuracy"].values())) in accuracy_curves
-    assert (list(validated), list(val_history["accuracy"].values())) in accuracy_curves
-    for ax in (loss_ax, accuracy_ax):
-        assert any(x == [26, 26] for x, _ in curves(ax))  # the best step, marked
-    assert loss_ax.get_title() == "Task 9b: a model"
-    assert accuracy_ax.get_title() == "Task 9c: a model"
-    assert (loss_ax.get_yscale(), accuracy_ax.get_yscale()) == ("log", "logit")
-
-
 def test_plot_loss_band_is_one_standard_deviation():
     values = {step: float(step % 2) for step in range(8)}  # 0, 1, 0, 1, ...: std 0.5
     plt.figure()
