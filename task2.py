@@ -177,6 +177,7 @@ def main(argv=None):
     script_tools.print_summary("no shuffle", run)
     script_tools.print_summary(f"shuffle, seed {seeds[0]}", shuffled_runs[0][0])
     seed_study = dict(seeds=seeds, stop_epochs=[r["stop_epoch"] for r, _, _ in shuffled_runs],
+                      early_stopped=[r["early_stopped"] for r, _, _ in shuffled_runs],
                       best_steps=[r["best_step"] for r, _, _ in shuffled_runs],
                       final_val_accuracy=[r["final_val_accuracy"] for r, _, _ in shuffled_runs])
     print(f"[shuffle] Stop epoch index over seeds {seeds}: {seed_study['stop_epochs']}")

@@ -1,7 +1,7 @@
 """Task 4: L2 regularization of softmax regression.
 
 4b: the weights as images for lambda = 0 and lambda = 1; 4c: the validation accuracy for
-lambda = 1, 0.1, 0.01 and 0.001; 4e: the squared norm ||w||^2 after training against
+lambda = 1, 0.1, 0.01 and 0.001; 4e: the squared norm ||w||^2 of the kept weights against
 lambda. Writes figures/task4b_weights.png, figures/task4c_val_accuracy.png,
 figures/task4e_weight_norm.png and results/task4.json.
 """
@@ -100,27 +100,28 @@ def main(argv=None):
     plt.figure(figsize=(10, 4.8))
     if 0.0 in val_accuracy:
         utils.plot_loss(val_accuracy[0.0], "$\\lambda$ = 0 (no regularization)", color="0.6",
-                   linewidth=5, alpha=0.6, zorder=1)
+                        linewidth=5, alpha=0.6, zorder=1)
     for l2_reg_lambda in lambdas_4c:
         utils.plot_loss(val_accuracy[l2_reg_lambda], f"$\\lambda$ = {l2_reg_lambda:g}",
-                   linewidth=1.4, zorder=2)
+                        linewidth=1.4, zorder=2)
     script_tools.finish_plot(None, "Validation accuracy (logit scale)", "logit",
                              "Task 4c: validation accuracy for different L2 strengths")
     figures["task4c"] = script_tools.save_figure(plt.gcf(),
                                                  args.figures_dir / "task4c_val_accuracy.png")
 
-    # Task 4e: the squared L2 norm of the weights after training
+    # Task 4e: the squared L2 norm of the kept weights
     norms = [runs[repr(float(lam))]["weight_norm_sq"] for lam in lambdas_4c]
     plt.figure(figsize=(10, 4.2))
     plt.plot(lambdas_4c, norms, "o-")
     for lam, norm in zip(lambdas_4c, norms):
-        plt.annotate(f"{norm:.3g}", (lam, norm), textcoords="offset points", xytext=(8, 4))
+        label = f"{norm:#.3g}".rstrip(".")  # three digits, as in the report: 24.0, 0.362
+        plt.annotate(label, (lam, norm), textcoords="offset points", xytext=(8, 4))
     plt.xscale("log")
     plt.yscale("log")
     plt.margins(x=0.12, y=0.2)
     plt.xticks(lambdas_4c, [f"{lam:g}" for lam in lambdas_4c])
     plt.xlabel("$\\lambda$ (log scale)")
-    plt.ylabel("$\\|w\\|^2$ after training (log scale)")
+    plt.ylabel("$\\|w\\|^2$ of the kept weights (log scale)")
     plt.title("Task 4e: squared L2 norm of the weights against $\\lambda$")
     plt.grid(alpha=0.3)
     figures["task4e"] = script_tools.save_figure(plt.gcf(),

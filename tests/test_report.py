@@ -460,6 +460,8 @@ def test_shuffling_that_does_not_help_is_said(committed, results):
     assert "**Not fewer spikes here.** The run without shuffling changes more for only 1 of " \
            "the 4 seeds" in text
     assert "Fewer spikes with shuffling" not in text
+    assert "**What shuffling removes, and why that is not enough here.**" in text
+    assert "Why shuffling helps" not in text
 
 
 def test_a_run_too_short_to_measure_still_renders(committed, results):
@@ -505,7 +507,41 @@ def test_no_overfitting_is_said(committed, results):
     results["task3"]["run"]["final_train_accuracy"] = SOFTMAX_VAL_ACCURACY + 0.002
     text = rendered(committed, results)
     assert "**No clear sign.**" in text and "**Yes, mildly.**" not in text
-    assert "(Task 3d: no clear gap)" in text
+    # Task 4d speaks of its own lambda = 0 row (here not Task 3's run), not of Task 3d
+    assert "(a gap of 1.88 points at $\\lambda = 0$)" in text and "Task 3d:" not in text
+
+
+def test_a_large_gap_is_not_called_mild(committed, results):
+    results["task3"]["run"]["final_train_accuracy"] = SOFTMAX_VAL_ACCURACY + 0.05
+    text = rendered(committed, results)
+    assert "**Yes.** The kept weights do better" in text
+    assert "mild" not in text
+
+
+def test_shuffled_runs_that_ran_out_of_epochs_are_not_said_to_stop(committed, results):
+    """As with task 2's num_epochs at 20: some shuffled runs use the whole budget."""
+    seeds = results["task2"]["shuffle_seed_study"]
+    seeds.update(stop_epochs=[13, 499, 17, 499], early_stopped=[True, False, True, False])
+    text = rendered(committed, results)
+    assert ("2 of the runs with seeds 0 to 3 stop early, in epochs 13 to 17 (median 15); "
+            "the other 2 use the whole budget of 500 epochs.") in text
+
+
+def test_task4_settings_other_than_task3s_are_named(committed, results):
+    """As with task 3's num_epochs at 10: task 4 still trains for 500 epochs."""
+    results["task3"]["hyperparameters"]["num_epochs"] = 10
+    text = rendered(committed, results)
+    assert "with the settings of Task 3 except num epochs 500 (Task 3: 10);" in text
+
+
+def test_why_is_answered_when_no_lambda_changes_the_accuracy(committed, results):
+    runs = results["task4"]["runs"]
+    for key in ("0.001", "0.01", "0.1", "1.0"):
+        runs[key]["final_val_accuracy"] = runs["0.0"]["final_val_accuracy"]
+    text = rendered(committed, results)
+    assert "No $\\lambda$ changes the validation accuracy" in text
+    assert "**Why.**" in text and "underfits" not in text
+    assert "too few validation images to move the accuracy beyond its swing" in text
 
 
 def test_task4_lambda0_other_than_task3_is_said(committed, results):
