@@ -26,7 +26,7 @@ SOURCE_DIR = Path(__file__).resolve().parent
 
 
 def local_imports(path: Path) -> set:
-    """The names of the modules in SOURCE_DIR that the Python file `path` imports."""
+    """The names of the modules next to the Python file `path` that it imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names = set()
     for node in ast.walk(tree):
@@ -34,7 +34,7 @@ def local_imports(path: Path) -> set:
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module.split(".")[0])
-    return {name + ".py" for name in names if (SOURCE_DIR / f"{name}.py").is_file()}
+    return {name + ".py" for name in names if (path.parent / f"{name}.py").is_file()}
 
 
 def files_to_zip(source_dir: Path = SOURCE_DIR):
