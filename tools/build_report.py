@@ -19,23 +19,32 @@ The steps, all inside the build folder (default build/):
 This is tooling for building the report; it is not part of the code handed in.
 """
 import argparse
+import asyncio
 import datetime
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-import pypandoc
-import typst
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from nbconvert import MarkdownExporter
+try:
+    import nbformat
+    import pypandoc
+    import typst
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from nbconvert import MarkdownExporter
+except ModuleNotFoundError as missing:
+    sys.exit(f"build_report: {missing.name} is not installed for {sys.executable}: run "
+             "`make report` (it sets up .venv), or use .venv/bin/python")
+except KeyboardInterrupt:  # Ctrl-C while starting: nothing was done yet
+    print("build_report: stopped by SIGINT; nothing was changed", file=sys.stderr)
+    sys.exit(130)
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES_DIR = "report_files"  # the figures of the notebook's outputs, inside the build folder
@@ -156,10 +165,14 @@ def execute(nb, workdir, timeout):
     if not any(cell.cell_type == "code" for cell in nb.cells):
         return  # nothing to run: no kernel needed
     # The kernel finds report_answers.py through REPORT_TOOLS, wherever the cells run; its
-    # log level keeps its warnings (e.g. about its TCP transport) out of the build's output.
+    # log level keeps its warnings (e.g. about its TCP transport) and the errors of a kernel
+    # stopped by Ctrl-C out of the build's output.
     failed = []  # the index of the cell that failed, as nbclient reports it
-    client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(workdir)}},
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    # Always the python3 kernel, i.e. this Python: a notebook saved from Jupyter may name
+    # a kernel of the student's own that this machine does not have.
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}},
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                             on_cell_error=lambda cell, cell_index, **_: failed.append(cell_index))
     previous = os.environ.get("REPORT_TOOLS")
     os.environ["REPORT_TOOLS"] = str(TOOLS)
@@ -387,12 +400,37 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=600,
                         help="seconds a single cell may run (default: 600)")
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         build(args.notebook, args.output, args.build_dir, args.workdir, args.timeout)
     except BuildError as error:
         log(f"{error}\nbuild_report: {args.output} was not changed")
         return 1
+    except BaseException as error:
+        if not interrupted(error):
+            raise
+        name = "SIGTERM" if isinstance(error, SystemExit) else "SIGINT"
+        log(f"stopped by {name}; {args.output} was not changed")
+        return 128 + getattr(signal, name)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def stop_on_sigterm(signum, frame):
+    """SIGTERM (a stop button, `kill`) stops the build as Ctrl-C does."""
+    raise SystemExit(128 + signum)
+
+
+def interrupted(error) -> bool:
+    """Whether an error comes from Ctrl-C or SIGTERM. nbclient's event loop turns Ctrl-C
+    into a cancelled task, and its clean-up may then fail in turn: the chain of errors
+    tells."""
+    while error is not None:
+        if isinstance(error, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+            return True
+        error = error.__context__
+    return False
 
 
 if __name__ == "__main__":

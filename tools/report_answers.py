@@ -163,9 +163,11 @@ def facts_task2(r2):
     for drop in sorted(drops, key=lambda d: d["step"]):
         by_batch.setdefault(drop["batch_index"], []).append(drop)
     recurring = [dict(batch=b, steps=[d["step"] for d in group],
-                      share_of_twos=group[0]["share_of_twos"])
+                      share_of_twos=group[0]["share_of_twos"],
+                      largest_drop=max(d["drop"] for d in group))
                  for b, group in by_batch.items() if len(group) >= 2]
-    recurring.sort(key=lambda g: -len(g["steps"]))
+    # the batch with the most drops first; between equals, the one with the largest drop
+    recurring.sort(key=lambda g: (-len(g["steps"]), -g["largest_drop"]))
     low, high = sp["share_of_twos_batches"]
     for group in recurring:
         group["extreme"] = ("fewest" if group["share_of_twos"] <= low else
