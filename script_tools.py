@@ -39,9 +39,9 @@ tqdm.tqdm.monitor_interval = 0  # no tqdm monitor thread: workers are forked
 # The command line
 # ----------------------------------------------------------------------------
 def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.Namespace:
-    """Parse a task script's options; --help and unknown options end the script here,
-    before any work. Then set the process up for a reproducible run (see one_blas_thread)
-    and stop-signal handling (see handle_stop_signals)."""
+    """Parse a task script's options; --help, unknown options and unusable values end the
+    script here, before any work. Then set the process up for a reproducible run (see
+    one_blas_thread) and stop-signal handling (see handle_stop_signals)."""
     title, _, details = description.strip().partition("\n\n")
     parser = argparse.ArgumentParser(
         description=title.replace("\n", " "), epilog=details or None,
@@ -58,14 +58,21 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
                                  "the numbers do not depend on it)")
     parser.add_argument("--max-epochs", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    handle_stop_signals()
     for name in ("max_epochs", "workers"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    for option in ("results_dir", "figures_dir"):  # a folder that cannot be made fails now,
+        folder = getattr(args, option)              # not after the training
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            parser.error(f"--{option.replace('_', '-')} {folder}: cannot make this folder "
+                         f"({error.strerror})")
     if args.show and not can_show():
         parser.error("--show needs a display, and this session has none (no DISPLAY or "
                      f"WAYLAND_DISPLAY). Run without --show: the figures go to {args.figures_dir}")
+    handle_stop_signals()
     if not args.show:
         import matplotlib
         matplotlib.use("Agg")

@@ -621,6 +621,19 @@ def test_missing_gradient_checks_are_not_claimed(committed, results, shipped_wor
     assert "record no run of the gradient approximation test: run `task3.py` again" in text
 
 
+@pytest.mark.parametrize("template, says", [
+    ("{{ r3.run.final_val_acuracy | acc }}", "(did you mean 'final_val_accuracy'?)"),
+    ("{{ f3.gap | ppp }}", "No filter named 'ppp'. (the filters: acc,"),
+    ("{% if f3.overfits %}yes", "Jinja was looking for the following tags"),
+])
+def test_a_misspelt_placeholder_is_named(template, says):
+    context = dict(r2={}, r3=synthetic_results()["task3"], r4={}, f2={}, f3={"gap": 0.01},
+                   f4={})
+    with pytest.raises(answers.ReportError) as error:
+        answers.render(template, context)
+    assert says in str(error.value)
+
+
 def test_a_formula_in_an_answer_just_works():
     context = {"x": 0.5}
     assert answers.render("With $\\hat{y}$ at {{ x | acc }}: $\\frac{a}{b}$.", context) == \

@@ -166,7 +166,7 @@ def test_failing_cell_is_named_without_colour_codes():
     error = CellExecutionError("\x1b[0;31mValueError\x1b[0m: planted failure", "ValueError",
                                "planted failure")
     message = build_report.failure_message(nb, 2, error)
-    assert message.startswith("cell 2 (in 'Task 7c'), which begins `raise ValueError(")
+    assert message.startswith("the cell in 'Task 7c' that begins `raise ValueError(")
     assert "ValueError: planted failure" in message
     assert "\x1b[" not in message
 
@@ -180,7 +180,7 @@ def test_a_figure_from_another_run_fails_with_the_fix(tmp_path, capsys):
                                 "--output", str(output), "--build-dir", str(tmp_path / "b")])
     message = capsys.readouterr().err
     assert status == 1 and not output.exists()
-    assert "(in 'Task 2e'), which begins `%%figure task2 task2e`" in message  # the cell
+    assert "the cell in 'Task 2e' that begins `%%figure task2 task2e`" in message
     assert "ReportError: figures/task2e_shuffle.png is not the figure" in message
     assert "`rm results/task2.json && make report`" in message
     assert "Traceback" not in message and "\x1b[" not in message

@@ -623,3 +623,67 @@ def test_plot_weights_shows_each_class_column_as_a_28x28_image(tmp_path, saved_f
             assert array[3, 5] == w[28 * 3 + 5, k] and array[27, 27] == w[783, k]
             np.testing.assert_array_equal(array.ravel(), w[:784, k])
             assert image.get_clim() == pytest.approx((-vmax, vmax))
+
+
+# ------------------------------------------------------------------ the command line
+SCRIPTS = ("task2a.py", "task2.py", "task3a.py", "task3.py", "task4.py", "mnist.py",
+           "create_submission_zip.py")
+# Each script run in one interpreter with --help and with an unknown option: exit codes
+# and what it printed (one process for all, so that the imports are paid once).
+OPTIONS_PROBE = """
+import contextlib, io, json, runpy, sys
+found = {}
+for script in sys.argv[1:]:
+    for option in ("--help", "--bogus"):
+        out, err = io.StringIO(), io.StringIO()
+        sys.argv = [script, option]
+        code = None
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                runpy.run_path(script, run_name="__main__")
+            except SystemExit as stop:
+                code = stop.code
+        found[f"{script} {option}"] = [code, out.getvalue(), err.getvalue()]
+print(json.dumps(found))
+"""
+
+
+def test_help_and_unknown_options_end_every_script_before_any_work(tmp_path):
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    probe = subprocess.run([sys.executable, "-c", OPTIONS_PROBE, *SCRIPTS], cwd=root,
+                           capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    found = json.loads(probe.stdout.splitlines()[-1])
+    for script in SCRIPTS:
+        code, out, _ = found[f"{script} --help"]
+        assert code == 0 and out.startswith("usage:"), (script, code, out[:200])
+        # what it writes (or that it writes nothing)
+        assert re.search(r"[Ww]rites?\s|\.(json|png|npz|zip)\b", out), (script, out)
+        code, out, err = found[f"{script} --bogus"]
+        assert code == 2 and "unrecognized arguments: --bogus" in err, (script, code, err)
+        assert not out, (script, out)  # nothing ran: no check, no training printed
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--workers", "0"], "--workers must be >= 1, got 0"),
+    (["--figures-dir", "{file}"], "--figures-dir {file}: cannot make this folder"),
+    (["--results-dir", "{file}/results"], "--results-dir {file}/results: cannot make"),
+    (["--show"], "--show needs a display, and this session has none"),
+])
+def test_unusable_options_end_a_script_before_any_work(tmp_path, monkeypatch, capsys,
+                                                        argv, says):
+    file = tmp_path / "a_file"
+    file.write_text("not a folder")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    argv = [a.format(file=file) for a in argv]
+    if "--figures-dir" not in argv:
+        argv += ["--figures-dir", str(tmp_path / "figures")]
+    if "--results-dir" not in argv:
+        argv += ["--results-dir", str(tmp_path / "results")]
+    with pytest.raises(SystemExit) as stop:
+        script_tools.parse_args(task2.__doc__, argv)
+    assert stop.value.code == 2
+    assert says.format(file=file) in capsys.readouterr().err

@@ -119,16 +119,16 @@ def section_of(nb, index):
 
 
 def failure_message(nb, index, error):
-    """What the build says about a failing cell: which cell (its number, section and first
-    line), the error and, unless it is a ReportError that says what to do, the traceback;
-    without the colour codes of IPython's tracebacks."""
-    where = "a cell"
+    """What the build says about a failing cell: which cell (its section and first line;
+    a number would not match what Jupyter shows), the error and, unless it is a ReportError
+    that says what to do, the traceback; without the colour codes of IPython's tracebacks."""
+    where = "a cell of the notebook"
     if index is not None:
         lines = nb.cells[index].source.strip().splitlines() or [""]
         section = section_of(nb, index)
-        where = f"cell {index}" + (f" (in '{section}')" if section else "")
-        where += f", which begins `{lines[0]}`,"
-    message = f"{where} of the notebook failed with {error.ename}: {error.evalue}"
+        where = "the cell" + (f" in '{section}'" if section else "")
+        where += f" that begins `{lines[0]}`"
+    message = f"{where} failed with {error.ename}: {error.evalue}"
     if error.ename != "ReportError":
         message += f"\n{error}"
     return ANSI.sub("", message)

@@ -14,6 +14,8 @@ The notebook's hidden first cell calls `setup()`, which
   "task3b", after checking its SHA-256 against that file, and then the cell's body as its
   caption (Markdown, as for %%answer).
 """
+import difflib
+import functools
 import hashlib
 import json
 import math
@@ -274,18 +276,53 @@ def facts_task4(r4, r3):
 
 
 # --------------------------------------------------------------------------- render
+def strict(function):
+    """A filter that reports a misspelt name as such, not as a formatting error."""
+    @functools.wraps(function)
+    def checked(value, *args, **kwargs):
+        if isinstance(value, jinja2.Undefined):
+            value._fail_with_undefined_error()
+        return function(value, *args, **kwargs)
+    return checked
+
+
 def environment():
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=False,
                              autoescape=False)
-    env.filters.update(FILTERS)
+    env.filters.update({name: strict(function) for name, function in FILTERS.items()})
     return env
+
+
+def names_in(value, prefix=""):
+    """Every dotted name under a context value: r3.run.final_val_accuracy, ..."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{prefix}{key}"
+            yield from names_in(item, f"{prefix}{key}.")
 
 
 def render(template, context):
     """The Markdown of an answer: Jinja2 placeholders filled from context, paragraphs
-    kept, and runs of spaces inside a line (left by removed tags) made single."""
-    text = environment().from_string(template).render(context)
+    kept, and runs of spaces inside a line (left by removed tags) made single. A
+    placeholder that names nothing, or a malformed tag, is a ReportError saying so."""
+    try:
+        text = environment().from_string(template).render(context)
+    except jinja2.TemplateSyntaxError as error:
+        if "filter" in (error.message or ""):
+            hint = f" (the filters: {', '.join(sorted(FILTERS))})"
+        else:
+            hint = " (a placeholder is {{ name | filter }}, a choice {% if ... %} ... {% endif %})"
+        raise ReportError(f"line {error.lineno} of the cell's text: {error.message}{hint}"
+                          ) from None
+    except jinja2.UndefinedError as error:
+        missing = re.findall(r"'([^']+)'", str(error))[-1:]
+        names = sorted(set(names_in({k: v for k, v in context.items() if len(k) == 2})))
+        close = difflib.get_close_matches(missing[0], [n.rsplit(".", 1)[-1] for n in names]
+                                          ) if missing else []
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ReportError(f"a placeholder names something the results do not have: "
+                          f"{error}{hint}") from None
     text = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text)
     # punctuation that a tag moved to the start of a line goes back to the word before it
     text = re.sub(r"[ \t]*\n[ \t]*(?=[,.;:)])", "", text)
