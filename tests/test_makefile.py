@@ -40,4 +40,6 @@ def test_makefile_prerequisites_are_what_the_script_imports(variable, script):
     imported = imported_closure(script)
     assert listed == imported, (
         f"Makefile {variable} should list exactly the files {script} imports: "
-        f"missing {sorted(imported - listed)}, not imported {sorted(listed - imported)}")
+        f"missing {sorted(imported - listed)}, not imported {sorted(listed - imported)}. "
+        f"Edit the line `{variable} := ...` of the Makefile, so that a change of these files "
+        f"reruns {script}")

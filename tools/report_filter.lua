@@ -38,7 +38,8 @@ local function from_raw(el)
     if el.text:match("^%s*<!%-%-.*%-%->%s*$") then
       return {}
     end
-    error("raw HTML, which the PDF cannot show: " .. el.text, 0)
+    error("raw HTML, which the PDF cannot show: " .. el.text ..
+          " (write Markdown instead: a blank line for <br>, **bold**, *italic*, a table with |)", 0)
   end
   error("raw " .. el.format .. ", which the PDF cannot show: " .. el.text, 0)
 end
