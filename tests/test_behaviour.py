@@ -188,17 +188,24 @@ def test_summary_without_early_stopping_runs_every_epoch():
 
 
 # ------------------------------------------------------------------ one step by hand
-def loss_message(kind: str, what: str, got: float, expected: float) -> str:
-    """The message of a wrong loss from a trainer: first what is wrong with your
-    cross_entropy_loss, if something is (the trainer returns what it gives)."""
-    trainer, block = (("LogisticTrainer", "cross_entropy_loss (task2a.py)") if kind == "logistic"
-                      else ("SoftmaxTrainer", "cross_entropy_loss (task3a.py)"))
-    message = f"{trainer}.{what} gave the loss {got:.6g}, expected {expected:.6g}"
+def trainer_message(kind: str, what: str, got, expected, function="cross_entropy_loss") -> str:
+    """The message of a wrong number from a trainer: first what is wrong with your
+    `function` (cross_entropy_loss or calculate_accuracy), if something is: the trainer
+    returns what that gives."""
+    trainer, task = ("LogisticTrainer", "task2") if kind == "logistic" else ("SoftmaxTrainer",
+                                                                              "task3")
+    block = f"{function} ({task}a.py)" if function == "cross_entropy_loss" else \
+        f"{function} ({task}.py)"
+    message = f"{trainer}.{what} gave {got}, expected {expected}"
     problem = building_blocks.problem(block)
     if problem:
         return (f"{problem} (fix {building_blocks.BLOCKS[block][1]} first); {message}, as "
-                f"it returns what cross_entropy_loss gives")
+                f"it returns what {function} gives")
     return message
+
+
+def loss_message(kind: str, what: str, got: float, expected: float) -> str:
+    return trainer_message(kind, what, f"the loss {got:.6g}", f"{expected:.6g}")
 
 
 def test_logistic_train_step_by_hand():
@@ -260,9 +267,15 @@ def test_logistic_validation_step_by_hand():
     expected_val_loss = -(np.log(0.75) + 3 * np.log(0.25)) / 4
     assert val_loss == pytest.approx(expected_val_loss, rel=1e-12), loss_message(
         "logistic", "validation_step (the validation loss)", val_loss, expected_val_loss)
-    assert (train_accuracy, val_accuracy) == (0.75, 0.25)
+    assert (train_accuracy, val_accuracy) == (0.75, 0.25), trainer_message(
+        "logistic", "validation_step", f"the accuracies (train, validation) = "
+        f"{(train_accuracy, val_accuracy)}", "(0.75, 0.25)", "calculate_accuracy")
     model.w[-1, 0] = 0.0  # outputs exactly 1/2: still predicted 1 (>= 0.5)
-    assert trainer.validation_step()[1:] == (0.75, 0.25)
+    accuracies = trainer.validation_step()[1:]
+    assert accuracies == (0.75, 0.25), trainer_message(
+        "logistic", "validation_step at outputs of exactly 1/2 (predicted 1: >= 0.5)",
+        f"the accuracies (train, validation) = {accuracies}", "(0.75, 0.25)",
+        "calculate_accuracy")
 
 
 def test_softmax_validation_step_by_hand():
@@ -281,7 +294,9 @@ def test_softmax_validation_step_by_hand():
     assert val_loss == pytest.approx(expected_val_loss, rel=1e-12), loss_message(
         "softmax", "validation_step (the validation loss, without the L2 term)", val_loss,
         expected_val_loss)
-    assert (train_accuracy, val_accuracy) == (0.75, 0.25)
+    assert (train_accuracy, val_accuracy) == (0.75, 0.25), trainer_message(
+        "softmax", "validation_step", f"the accuracies (train, validation) = "
+        f"{(train_accuracy, val_accuracy)}", "(0.75, 0.25)", "calculate_accuracy")
 
 
 # ------------------------------------------------------------------ whole runs, replayed

@@ -256,9 +256,15 @@ def test_calculate_accuracy_uses_the_model(binary_data):
     X_val, Y_val = binary_data[2], binary_data[3]
     model = reference.ReferenceBinaryModel()
     # zero weights: every output is 0.5 -> predicted 1 (digit 2) for all
-    assert calculate_accuracy(X_val, Y_val, model) == pytest.approx(Y_val.mean())
+    accuracy = calculate_accuracy(X_val, Y_val, model)
+    assert accuracy == pytest.approx(Y_val.mean()), (
+        f"task2.calculate_accuracy: with every output exactly 0.5 every image is predicted 1 "
+        f"(>= 0.5), so the accuracy is the share of 1s, {Y_val.mean():.4f}; got {accuracy:.4f}")
     model.w[-1, 0] = -1.0  # every output below 0.5: predicted 0 (digit 3) for all
-    assert calculate_accuracy(X_val, Y_val, model) == pytest.approx(1 - Y_val.mean())
+    accuracy = calculate_accuracy(X_val, Y_val, model)
+    assert accuracy == pytest.approx(1 - Y_val.mean()), (
+        f"task2.calculate_accuracy: with every output below 0.5 every image is predicted 0, "
+        f"so the accuracy is the share of 0s, {1 - Y_val.mean():.4f}; got {accuracy:.4f}")
 
 
 # ------------------------------------------------------------------ a whole run

@@ -228,9 +228,16 @@ def test_calculate_accuracy_zero_weights(full_data):
     # all outputs equal: argmax picks class 0, so accuracy is the share of zeros
     X_val, Y_val = full_data[2], full_data[3]
     model = reference.ReferenceSoftmaxModel(0.0)
-    assert calculate_accuracy(X_val, Y_val, model) == pytest.approx(Y_val[:, 0].mean())
+    accuracy = calculate_accuracy(X_val, Y_val, model)
+    assert accuracy == pytest.approx(Y_val[:, 0].mean()), (
+        f"task3.calculate_accuracy: with all outputs equal, argmax predicts class 0 for "
+        f"every image, so the accuracy is the share of 0s, {Y_val[:, 0].mean():.4f}; got "
+        f"{accuracy:.4f}")
     model.w[-1, 7] = 1.0  # the bias of class 7: every image predicted 7
-    assert calculate_accuracy(X_val, Y_val, model) == pytest.approx(Y_val[:, 7].mean())
+    accuracy = calculate_accuracy(X_val, Y_val, model)
+    assert accuracy == pytest.approx(Y_val[:, 7].mean()), (
+        f"task3.calculate_accuracy: when class 7 has the largest output for every image, the "
+        f"accuracy is the share of 7s, {Y_val[:, 7].mean():.4f}; got {accuracy:.4f}")
 
 
 def test_load_data_is_the_full_split_encoded():
