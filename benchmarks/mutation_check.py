@@ -119,7 +119,7 @@ MUTATIONS = {
           "return float(-np.sum(targets * log_p) / targets.size)")]),
     "accuracy-threshold-strict": (
         "binary accuracy predicts 1 for outputs > 0.5 instead of >= 0.5",
-        [("task2.py", "(outputs >= 0.5)", "(outputs > 0.5)")]),
+        [("task2.py", "predictions = outputs >= 0.5", "predictions = outputs > 0.5")]),
     # ---- the training loop
     "learning-rate-sign-logistic": (
         "the logistic step goes up the gradient",

@@ -5,6 +5,9 @@ The data fixtures are pre-processed and one-hot encoded with the tests' own form
 (tests/reference.py), not with pre_process_images and one_hot_encode: a mistake in
 those two functions fails their own tests (tests/test_task2.py, tests/test_task3.py)
 instead of every test that uses the data."""
+import checks  # noqa: F401 -- first: it names a missing package and how to install it
+
+import importlib.util
 import os
 import shutil
 import signal
@@ -13,15 +16,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pytest
-from hypothesis import settings
+if importlib.util.find_spec("hypothesis") is None:  # the tests' own package
+    sys.exit(f"hypothesis not installed for {sys.executable}. In the project: run `make "
+             "setup` and `make test` (or: .venv/bin/python -m pytest); elsewhere: "
+             f"{sys.executable} -m pip install hypothesis")
 
-import reference
-import utils
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import Phase, settings  # noqa: E402
 
-# Property tests draw the same examples on every run, so a run is repeatable.
-settings.register_profile("repeatable", derandomize=True, deadline=None, database=None)
+import reference  # noqa: E402
+import utils  # noqa: E402
+
+# Property tests draw the same examples on every run, so a run is repeatable. No
+# explain phase: the lines it lists as "always and only run by failing test cases" are
+# numpy's printing of the failure, not a clue.
+settings.register_profile("repeatable", derandomize=True, deadline=None, database=None,
+                          phases=[phase for phase in Phase if phase is not Phase.explain])
 settings.load_profile("repeatable")
 
 

@@ -24,7 +24,9 @@ def one_hot(labels, num_classes: int = 10) -> np.ndarray:
 
 
 def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+    """1 / (1 + e^-z), with an exp that cannot overflow: e^-|z| in both branches."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def softmax(z):

@@ -7,13 +7,15 @@ tests/conftest.py starts it in a process of its own as soon as the session has
 collected a test that needs it, so that the training overlaps with the rest of the
 suite (the machine has two cores, the suite mostly uses one). Each run gets its
 folder FOLDER/<run> with results/, figures/, stdout.txt (everything main printed),
-returned.json (what main returned) or error.txt (the traceback if it raised), and
+returned.json (what main returned) or, if it raised, error.txt (the traceback) and
+error_line.txt (the error in one line, and where in the project it was raised), and
 FOLDER/done when all runs are over.
 """
 import contextlib
 import importlib
 import io
 import json
+import re
 import shutil
 import sys
 import traceback
@@ -87,6 +89,25 @@ def tampered_copy(source: Path, target: Path, **changes) -> Path:
     return target
 
 
+# The lines np.testing puts around the message it was given: not what went wrong
+NUMPY_BOILERPLATE = re.compile(r"(Arrays are not|Not equal to tolerance|Mismatched elements|"
+                               r"Max absolute|Max relative|x and y nan|\(shapes|ACTUAL:|DESIRED:)")
+
+
+def error_line(error: BaseException) -> str:
+    """The error in one line: its type and the first line of its message that says what
+    is wrong, and the innermost place in the project's own files where it was raised."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    meaningful = [line for line in lines if not NUMPY_BOILERPLATE.match(line)]
+    text = f"{type(error).__name__}: {(meaningful or lines or [''])[0]}".rstrip(": ")
+    project = [frame for frame in traceback.extract_tb(error.__traceback__)
+               if Path(frame.filename).parent == ROOT]
+    if project:
+        frame = project[-1]
+        text += f" (in {frame.name}, {Path(frame.filename).name} line {frame.lineno})"
+    return text
+
+
 def run(folder: Path, script: str, options) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     out = io.StringIO()
@@ -102,8 +123,9 @@ def run(folder: Path, script: str, options) -> None:
                     "--results-dir", str(folder / "results"),
                     "--figures-dir", str(folder / "figures"), *map(str, options)])
         (folder / "returned.json").write_text(json.dumps(returned, default=str))
-    except BaseException:  # noqa: BLE001 - reported to the tests, which fail with it
+    except BaseException as error:  # noqa: BLE001 - reported to the tests, which fail with it
         (folder / "error.txt").write_text(traceback.format_exc())
+        (folder / "error_line.txt").write_text(error_line(error))
     finally:
         (folder / "stdout.txt").write_text(out.getvalue())
 

@@ -1,6 +1,10 @@
 """Bad inputs to the public functions fail loudly, with a message that names
 both what was expected and what was given; tiny data sets train; shuffled
-training is reproducible from its seed."""
+training is reproducible from its seed.
+
+The trainers here train the tests' own models (tests/reference.py): a mistake in
+BinaryModel or SoftmaxModel fails the models' tests (and their bad-input cases
+below), not these tests of the training loop."""
 import re
 import warnings
 
@@ -18,6 +22,7 @@ from task2a import cross_entropy_loss as binary_loss
 from task3 import SoftmaxTrainer
 from task3a import SoftmaxModel, one_hot_encode
 from task3a import cross_entropy_loss as softmax_loss
+from reference import ReferenceBinaryModel, ReferenceSoftmaxModel
 from trainer import TrainingDiverged
 
 
@@ -44,15 +49,15 @@ def logistic_trainer(X_train=None, Y_train=None, learning_rate=0.1, batch_size=2
     """A LogisticTrainer on 10 training and 4 validation rows unless told otherwise."""
     X_train = inputs(10) if X_train is None else X_train
     Y_train = binary_targets(10) if Y_train is None else Y_train
-    return LogisticTrainer(BinaryModel(), learning_rate, batch_size, False, X_train, Y_train,
-                           inputs(4), binary_targets(4), **kwargs)
+    return LogisticTrainer(ReferenceBinaryModel(), learning_rate, batch_size, False, X_train,
+                           Y_train, inputs(4), binary_targets(4), **kwargs)
 
 
 def softmax_trainer(X_val=None, Y_val=None, batch_size=2):
     X_val = inputs(4) if X_val is None else X_val
     Y_val = one_hot(4) if Y_val is None else Y_val
-    return SoftmaxTrainer(SoftmaxModel(0.0), 0.1, batch_size, True, inputs(10), one_hot(10),
-                          X_val, Y_val)
+    return SoftmaxTrainer(ReferenceSoftmaxModel(0.0), 0.1, batch_size, True, inputs(10),
+                          one_hot(10), X_val, Y_val)
 
 
 def case(id, call, error, match):
@@ -176,7 +181,7 @@ def synthetic(kind, num_rows, seed=0):
 
 
 def make_trainer(kind, X, Y, shuffle, seed, batch_size, patience=1000):
-    model = BinaryModel() if kind == "logistic" else SoftmaxModel(0.01)
+    model = ReferenceBinaryModel() if kind == "logistic" else ReferenceSoftmaxModel(0.01)
     trainer_class = LogisticTrainer if kind == "logistic" else SoftmaxTrainer
     return trainer_class(model, 0.05, batch_size, shuffle, X, Y, X[:5], Y[:5],
                          early_stopping_patience=patience, seed=seed)
@@ -192,7 +197,8 @@ def test_data_set_of_three_batches_validates_every_step(kind):
     assert list(train_history["loss"]) == steps
     assert list(train_history["accuracy"]) == steps
     assert list(val_history["loss"]) == steps and list(val_history["accuracy"]) == steps
-    assert np.all(np.isfinite(list(val_history["loss"].values())))
+    assert np.isfinite(list(val_history["loss"].values())).all(), (
+        f"validation losses must be finite, got {list(val_history['loss'].values())}")
     assert trainer.num_steps == 6 and trainer.stop_step == 5
     module = task2 if kind == "logistic" else task3
     summary = script_tools.run_summary(trainer, module.cross_entropy_loss,
@@ -243,13 +249,13 @@ def logistic_trainer_with(**data):
     arrays = dict(X_train=inputs(10), Y_train=binary_targets(10), X_val=inputs(4),
                   Y_val=binary_targets(4))
     arrays.update(data)
-    return LogisticTrainer(BinaryModel(), 0.1, 2, False, *arrays.values())
+    return LogisticTrainer(ReferenceBinaryModel(), 0.1, 2, False, *arrays.values())
 
 
 def softmax_trainer_with(**data):
     arrays = dict(X_train=inputs(10), Y_train=one_hot(10), X_val=inputs(4), Y_val=one_hot(4))
     arrays.update(data)
-    return SoftmaxTrainer(SoftmaxModel(0.0), 0.1, 2, True, *arrays.values())
+    return SoftmaxTrainer(ReferenceSoftmaxModel(0.0), 0.1, 2, True, *arrays.values())
 
 
 def two_ones_in_row(num_rows, row):
@@ -355,7 +361,7 @@ def test_no_silent_wrong_number(call, error, match):
 def test_bad_validation_data_fails_before_the_first_step(monkeypatch):
     """The trainer is refused at construction: no step, not even a forward pass, runs."""
     calls = []
-    monkeypatch.setattr(BinaryModel, "forward", lambda self, X: calls.append(X))
+    monkeypatch.setattr(ReferenceBinaryModel, "forward", lambda self, X: calls.append(X))
     with pytest.raises(ValueError, match=r"X_val must be finite"):
         logistic_trainer_with(X_val=with_entry(inputs(4), (0, 0), np.nan))
     assert calls == []
@@ -381,8 +387,8 @@ def test_overflowing_training_raises_training_diverged(learning_rate, l2_reg_lam
     """The message names the step, its epoch and the learning rate, and suggests a
     smaller one; no RuntimeWarning escapes on the way."""
     X, Y = synthetic("softmax", 40)  # 5 batches of 8 per epoch
-    trainer = CountingSoftmaxTrainer(SoftmaxModel(l2_reg_lambda), learning_rate, 8, True, X, Y,
-                                     X[:5], Y[:5], early_stopping_patience=None)
+    trainer = CountingSoftmaxTrainer(ReferenceSoftmaxModel(l2_reg_lambda), learning_rate, 8,
+                                     True, X, Y, X[:5], Y[:5], early_stopping_patience=None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(TrainingDiverged,
@@ -405,7 +411,7 @@ def test_absurd_learning_rate_raises_training_diverged(kind, data, request):
     else:
         X, Y = synthetic(kind, 40)
         X_val, Y_val = X[:5], Y[:5]
-    model = BinaryModel() if kind == "logistic" else SoftmaxModel(0.0)
+    model = ReferenceBinaryModel() if kind == "logistic" else ReferenceSoftmaxModel(0.0)
     trainer_class = LogisticTrainer if kind == "logistic" else SoftmaxTrainer
     trainer = trainer_class(model, 1e300, 8, True, X, Y, X_val, Y_val)
     with warnings.catch_warnings(record=True) as caught:

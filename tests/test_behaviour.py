@@ -6,12 +6,15 @@ Each test names the kind of one-line mistake it is there to catch (the mutation
 list in benchmarks/mutation_check.py applies them one at a time). Synthetic data
 only: small, so the whole file runs in well under a second. The trainers here train
 the tests' own models (tests/reference.py): a mistake in BinaryModel or SoftmaxModel
-fails the models' tests, not these tests of the training loop.
+fails the models' tests, not these tests of the training loop. The losses they return
+are your cross_entropy_loss, though: when that is wrong, a message says so first.
 """
 import numpy as np
 import pytest
 
+import building_blocks
 import reference
+from expect import assert_close
 import script_tools
 import task2
 import task3
@@ -185,6 +188,26 @@ def test_summary_without_early_stopping_runs_every_epoch():
 
 
 # ------------------------------------------------------------------ one step by hand
+def trainer_message(kind: str, what: str, got, expected, function="cross_entropy_loss") -> str:
+    """The message of a wrong number from a trainer: first what is wrong with your
+    `function` (cross_entropy_loss or calculate_accuracy), if something is: the trainer
+    returns what that gives."""
+    trainer, task = ("LogisticTrainer", "task2") if kind == "logistic" else ("SoftmaxTrainer",
+                                                                              "task3")
+    block = f"{function} ({task}a.py)" if function == "cross_entropy_loss" else \
+        f"{function} ({task}.py)"
+    message = f"{trainer}.{what} gave {got}, expected {expected}"
+    problem = building_blocks.problem(block)
+    if problem:
+        return (f"{problem} (fix {building_blocks.BLOCKS[block][1]} first); {message}, as "
+                f"it returns what {function} gives")
+    return message
+
+
+def loss_message(kind: str, what: str, got: float, expected: float) -> str:
+    return trainer_message(kind, what, f"the loss {got:.6g}", f"{expected:.6g}")
+
+
 def test_logistic_train_step_by_hand():
     """At zero weights every output is 1/2: the loss before the step is log 2, and the
     step is w = -lr * mean_n(-(y_n - 1/2) x_n). Mistakes caught: the loss after the
@@ -194,9 +217,13 @@ def test_logistic_train_step_by_hand():
     X, Y = inputs(rng, 6), np.array([[1], [0], [1], [1], [0], [1]])
     trainer = LogisticTrainer(BinaryModel(), 0.3, 6, False, X, Y, X, Y)
     loss = trainer.train_step(X, Y)
-    assert loss == pytest.approx(np.log(2), rel=1e-12)
+    assert loss == pytest.approx(np.log(2), rel=1e-12), loss_message(
+        "logistic", "train_step (the batch loss before the step, at y_hat = 1/2)", loss,
+        np.log(2))
     expected_w = 0.3 * sum((Y[n, 0] - 0.5) * X[n] for n in range(6)) / 6
-    np.testing.assert_allclose(trainer.model.w[:, 0], expected_w, rtol=1e-12, atol=1e-15)
+    assert_close(trainer.model.w[:, 0], expected_w, (
+        "LogisticTrainer.train_step: the step must be w = w - learning_rate * grad, with the "
+        "gradient of backward"), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("l2_reg_lambda", [0.0, 0.25])
@@ -214,9 +241,13 @@ def test_softmax_train_step_by_hand(l2_reg_lambda):
     trainer = SoftmaxTrainer(model, 0.2, 5, False, X, Y, X, Y)
     loss = trainer.train_step(X, Y)
     p = reference.softmax(X @ w0)
-    assert loss == pytest.approx(reference.softmax_loss(Y, p), rel=1e-12)
+    expected = reference.softmax_loss(Y, p)
+    assert loss == pytest.approx(expected, rel=1e-12), loss_message(
+        "softmax", "train_step (the batch loss before the step)", loss, expected)
     gradient = sum(np.outer(X[n], p[n] - Y[n]) for n in range(5)) / 5 + 2 * l2_reg_lambda * w0
-    np.testing.assert_allclose(model.w, w0 - 0.2 * gradient, rtol=1e-10, atol=1e-14)
+    assert_close(model.w, w0 - 0.2 * gradient, (
+        "SoftmaxTrainer.train_step: the step must be w = w - learning_rate * grad, with the "
+        "gradient of backward (L2 term included)"), rtol=1e-10, atol=1e-14)
 
 
 # ------------------------------------------------------------------ validation by hand
@@ -234,10 +265,17 @@ def test_logistic_validation_step_by_hand():
     model.w[-1, 0] = np.log(3.0)
     val_loss, train_accuracy, val_accuracy = trainer.validation_step()
     expected_val_loss = -(np.log(0.75) + 3 * np.log(0.25)) / 4
-    assert val_loss == pytest.approx(expected_val_loss, rel=1e-12)
-    assert (train_accuracy, val_accuracy) == (0.75, 0.25)
+    assert val_loss == pytest.approx(expected_val_loss, rel=1e-12), loss_message(
+        "logistic", "validation_step (the validation loss)", val_loss, expected_val_loss)
+    assert (train_accuracy, val_accuracy) == (0.75, 0.25), trainer_message(
+        "logistic", "validation_step", f"the accuracies (train, validation) = "
+        f"{(train_accuracy, val_accuracy)}", "(0.75, 0.25)", "calculate_accuracy")
     model.w[-1, 0] = 0.0  # outputs exactly 1/2: still predicted 1 (>= 0.5)
-    assert trainer.validation_step()[1:] == (0.75, 0.25)
+    accuracies = trainer.validation_step()[1:]
+    assert accuracies == (0.75, 0.25), trainer_message(
+        "logistic", "validation_step at outputs of exactly 1/2 (predicted 1: >= 0.5)",
+        f"the accuracies (train, validation) = {accuracies}", "(0.75, 0.25)",
+        "calculate_accuracy")
 
 
 def test_softmax_validation_step_by_hand():
@@ -253,8 +291,12 @@ def test_softmax_validation_step_by_hand():
     model.w[-1] = np.log(p)
     val_loss, train_accuracy, val_accuracy = trainer.validation_step()
     expected_val_loss = -(np.log(0.3) + np.log(0.2) + 2 * np.log(0.0625)) / 4  # no L2 term
-    assert val_loss == pytest.approx(expected_val_loss, rel=1e-12)
-    assert (train_accuracy, val_accuracy) == (0.75, 0.25)
+    assert val_loss == pytest.approx(expected_val_loss, rel=1e-12), loss_message(
+        "softmax", "validation_step (the validation loss, without the L2 term)", val_loss,
+        expected_val_loss)
+    assert (train_accuracy, val_accuracy) == (0.75, 0.25), trainer_message(
+        "softmax", "validation_step", f"the accuracies (train, validation) = "
+        f"{(train_accuracy, val_accuracy)}", "(0.75, 0.25)", "calculate_accuracy")
 
 
 # ------------------------------------------------------------------ whole runs, replayed
@@ -321,16 +363,22 @@ def test_a_whole_run_replayed_with_independent_formulas(kind):
     validations = [entry[1] for entry in trainer.log if entry[0] == "validation"]
     assert len(steps) == len(validations) == summary["num_steps"]  # 7 // 5 = 1: every step
     for step, (_, w, X_batch, Y_batch) in enumerate(steps):
-        assert train_history["loss"][step] == pytest.approx(numbers(w, X_batch, Y_batch)[0],
-                                                            rel=1e-9)
+        loss = numbers(w, X_batch, Y_batch)[0]
+        assert train_history["loss"][step] == pytest.approx(loss, rel=1e-9), loss_message(
+            kind, f"train (the batch loss of step {step}, in train_history)",
+            train_history["loss"][step], loss)
         p = reference.sigmoid(X_batch @ w) if kind == "logistic" else reference.softmax(X_batch @ w)
         expected = w - learning_rate * (X_batch.T @ (p - Y_batch) / batch_size + 2 * lam * w)
-        np.testing.assert_allclose(validations[step], expected, rtol=1e-9, atol=1e-12)
+        assert_close(validations[step], expected, (
+            f"the weights after step {step} must be w - learning_rate * grad of the batch of "
+            f"that step"), rtol=1e-9, atol=1e-12)
     val_losses = []
     for step, w in enumerate(validations):
         val_loss, val_accuracy = numbers(w, X_val, Y_val)
         val_losses.append(val_loss)
-        assert val_history["loss"][step] == pytest.approx(val_loss, rel=1e-9)
+        assert val_history["loss"][step] == pytest.approx(val_loss, rel=1e-9), loss_message(
+            kind, f"train (the validation loss of step {step}, in val_history)",
+            val_history["loss"][step], val_loss)
         assert val_history["accuracy"][step] == val_accuracy
         assert train_history["accuracy"][step] == numbers(w, X_train, Y_train)[1]
 
@@ -339,7 +387,9 @@ def test_a_whole_run_replayed_with_independent_formulas(kind):
     assert summary["early_stopped"] and summary["best_step"] == best > 0
     assert summary["stop_step"] == best + patience == len(val_losses) - 1
     assert summary["stop_epoch"] == summary["stop_step"] // 7
-    np.testing.assert_array_equal(model.w, validations[best])
+    assert_close(model.w, validations[best], (
+        f"BaseTrainer.train must give the model back the weights of the lowest validation "
+        f"loss (step {best})"), rtol=0)
     train_loss, train_accuracy = numbers(validations[best], X_train, Y_train)
     assert summary["final_val_loss"] == pytest.approx(val_losses[best], rel=1e-9)
     assert summary["final_train_loss"] == pytest.approx(train_loss, rel=1e-9)

@@ -4,12 +4,19 @@ Every example is small, so the whole file runs in a few seconds: the models
 always take [N, 785] inputs, hence N stays tiny, and the gradient checks
 compare a random subset of the weights only (central differences computed here,
 tests/reference.py). Inputs are pre-processed with the tests' own formula.
+
+A property of a model's outputs assumes that forward returns the right shape, and for
+the softmax rows that sum to 1: each test checks that first, on one fixed small input
+(assert_binary_forward_shape, assert_softmax_rows_sum_to_one), so a mistake there gets
+its own message, not a random example.
 """
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference
+from expect import assert_all
 import task2
 import task2a
 import task3
@@ -50,44 +57,106 @@ def probability_rows(num_classes):
     return st.lists(random_row | one_hot_row, min_size=1, max_size=6).map(np.array)
 
 
+# ------------------------------------------------------------------ checked first
+def assert_binary_forward_shape():
+    """BinaryModel.forward returns one column: y_hat of shape [N, 1]."""
+    __tracebackhide__ = True
+    X = random_inputs(np.random.default_rng(0), 3)
+    shape = np.shape(BinaryModel().forward(X))
+    assert shape == (3, 1), (
+        f"BinaryModel.forward must return shape [N, 1] (one column: y_hat), got {shape} "
+        f"for N = 3")
+
+
+def assert_softmax_rows_sum_to_one():
+    """SoftmaxModel.forward at small weights: [N, 10], each row summing to 1."""
+    __tracebackhide__ = True
+    rng = np.random.default_rng(0)
+    model = SoftmaxModel(0.0)
+    model.w = rng.normal(scale=0.01, size=model.w.shape)
+    p = model.forward(random_inputs(rng, 3))
+    assert np.shape(p) == (3, NUM_CLASSES), (
+        f"SoftmaxModel.forward must return shape [N, 10], got {np.shape(p)} for N = 3")
+    sums = p.sum(axis=1)
+    rows_sum_to_one = bool(np.allclose(sums, 1.0, rtol=0, atol=1e-12))
+    assert rows_sum_to_one, (
+        f"SoftmaxModel.forward: each row must sum to 1, got row sums {sums.round(6).tolist()} "
+        f"at small weights: softmax must normalise each row (axis=1, the 10 classes of an "
+        f"image), not each column (axis=0, the images of the batch)")
+
+
+def forward_without_overflow(model, X, what: str):
+    """model.forward(X), failing with a message that names the overflow if numpy meets one."""
+    __tracebackhide__ = True
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        try:
+            return model.forward(X)
+        except FloatingPointError as error:
+            problem = str(error)
+    pytest.fail(f"{type(model).__name__}.forward overflows for {what} ({problem}): "
+                + ("subtract each row's largest logit before the exp"
+                   if isinstance(model, SoftmaxModel) else
+                   "compute the sigmoid so that no exp overflows (e.g. with exp(-|z|) only)"),
+                pytrace=False)
+
+
+def assert_probability_rows(p, what: str):
+    """Every entry finite and in [0, 1], every row summing to 1."""
+    __tracebackhide__ = True
+    assert_all(np.isfinite(p) & (p >= 0) & (p <= 1), f"SoftmaxModel.forward must give "
+               f"probabilities for {what}: subtract each row's largest logit before the exp",
+               p)
+    sums = p.sum(axis=1)
+    assert_all(np.abs(sums - 1) <= 1e-12, f"SoftmaxModel.forward: each row must sum to 1 "
+               f"for {what}", sums)
+
+
 # ------------------------------------------------------------------ softmax
+def test_softmax_rows_sum_to_one_for_large_logits():
+    """SoftmaxModel.forward on inputs X with X @ w = z (padded to 10 classes with -1e3)."""
+    assert_softmax_rows_sum_to_one()
+    softmax_rows_sum_to_one_for_large_logits()
+
+
 @FAST
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
                   elements=st.floats(-1e3, 1e3)))
-def test_softmax_rows_sum_to_one_for_large_logits(z):
-    """SoftmaxModel.forward on inputs X with X @ w = z (padded to 10 classes with -1e3)."""
+def softmax_rows_sum_to_one_for_large_logits(z):
     z = np.hstack([z[:, :10], np.full((len(z), max(0, 10 - z.shape[1])), -1e3)])
     model = SoftmaxModel(0.0)
     model.w[:10] = np.eye(10)
     X = np.zeros((len(z), NUM_INPUTS))
     X[:, :10] = z
-    p = model.forward(X)
-    assert p.shape == z.shape
-    assert np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1), (
-        f"SoftmaxModel.forward must give probability rows for logits up to 1e3, got {p}: "
-        "subtract each row's largest logit before the exp")
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    p = forward_without_overflow(model, X, "logits up to 1e3")
+    assert_probability_rows(p, "logits up to 1e3")
+
+
+def test_softmax_model_with_huge_weights_gives_probability_rows():
+    assert_softmax_rows_sum_to_one()
+    softmax_model_with_huge_weights_gives_probability_rows()
 
 
 @FAST
 @given(SEEDS, st.integers(1, 8))
-def test_softmax_model_with_huge_weights_gives_probability_rows(seed, num_rows):
+def softmax_model_with_huge_weights_gives_probability_rows(seed, num_rows):
     rng = np.random.default_rng(seed)
     model = SoftmaxModel(0.0)
     model.w = huge_weights(rng, model.w.shape)
-    p = model.forward(random_images(rng, num_rows))
-    assert np.all(np.isfinite(p)), (
-        "SoftmaxModel.forward gives NaN or inf for huge weights: subtract each row's "
-        "largest logit before the exp")
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    p = forward_without_overflow(model, random_images(rng, num_rows), "weights of size 1e3")
+    assert_probability_rows(p, "weights of size 1e3")
 
 
 # ------------------------------------------------------------------ sigmoid
+def test_sigmoid_is_finite_bounded_and_symmetric():
+    """BinaryModel.forward on inputs X with X @ w = z (w picks the first column)."""
+    assert_binary_forward_shape()
+    sigmoid_is_finite_bounded_and_symmetric()
+
+
 @FAST
 @given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=2, max_side=12),
                   elements=st.floats(allow_nan=False, allow_infinity=False)))
-def test_sigmoid_is_finite_bounded_and_symmetric(z):
-    """BinaryModel.forward on inputs X with X @ w = z (w picks the first column)."""
+def sigmoid_is_finite_bounded_and_symmetric(z):
     z = z.reshape(-1, 1)
     model = BinaryModel()
     model.w[0, 0] = 1.0
@@ -95,13 +164,14 @@ def test_sigmoid_is_finite_bounded_and_symmetric(z):
     def sigmoid(values):
         X = np.zeros((len(values), NUM_INPUTS))
         X[:, :1] = values
-        return model.forward(X)
+        return forward_without_overflow(model, X, "any X @ w")
 
     s = sigmoid(z)
-    assert s.shape == z.shape
-    assert np.all(np.isfinite(s)) and np.all(s >= 0) and np.all(s <= 1), (
-        f"BinaryModel.forward must stay a probability for any X @ w, got {s.ravel()}")
-    np.testing.assert_allclose(sigmoid(-z), 1.0 - s, rtol=0, atol=1e-12)
+    assert_all(np.isfinite(s) & (s >= 0) & (s <= 1), "BinaryModel.forward must stay a "
+               "probability for any X @ w", s)
+    difference = np.abs(sigmoid(-z) - (1.0 - s))
+    assert_all(difference <= 1e-12, "BinaryModel.forward: sigmoid(-z) must be 1 - sigmoid(z) "
+               "(the difference is shown)", difference)
 
 
 # ------------------------------------------------------------------ losses
@@ -113,7 +183,9 @@ def test_binary_cross_entropy_is_finite_and_non_negative(data):
                                    elements=st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0)))
     targets = data.draw(hnp.arrays(np.int64, (num_rows, 1), elements=st.integers(0, 1)))
     loss = task2a.cross_entropy_loss(targets, outputs)
-    assert np.isfinite(loss) and loss >= 0
+    assert np.isfinite(loss) and loss >= 0, (
+        f"task2a.cross_entropy_loss must be finite and >= 0 also for outputs of exactly 0 "
+        f"or 1, got {loss}")
 
 
 @FAST
@@ -122,13 +194,16 @@ def test_multiclass_cross_entropy_is_finite_and_non_negative(data):
     outputs = data.draw(probability_rows(NUM_CLASSES))
     labels = data.draw(hnp.arrays(np.int64, len(outputs), elements=st.integers(0, 9)))
     loss = task3a.cross_entropy_loss(one_hot(labels, NUM_CLASSES), outputs)
-    assert np.isfinite(loss) and loss >= 0
+    assert np.isfinite(loss) and loss >= 0, (
+        f"task3a.cross_entropy_loss must be finite and >= 0 also for outputs of exactly 0, "
+        f"got {loss}")
 
 
 # ------------------------------------------------------------------ gradients
 def check_gradient_subset(model, X, Y, cost, rng, num_weights=12):
     """Compare model.backward with central differences of cost() on a random
     subset of the weights (always including one bias weight)."""
+    __tracebackhide__ = True
     rows = np.append(rng.integers(0, NUM_INPUTS - 1, size=num_weights - 1), NUM_INPUTS - 1)
     cols = rng.integers(0, model.w.shape[1], size=num_weights)
     rows, cols = np.unique(np.stack([rows, cols]), axis=1)  # no weight twice
@@ -136,15 +211,29 @@ def check_gradient_subset(model, X, Y, cost, rng, num_weights=12):
     numerical = reference.central_differences(cost, model.w, zip(rows, cols), epsilon=1e-3)
     model.w[rows, cols] = selected
     model.backward(X, model.forward(X), Y)
-    np.testing.assert_allclose(model.grad[rows, cols], numerical, rtol=1e-5, atol=1e-7,
-                               err_msg=(f"{type(model).__name__}.backward disagrees with "
-                                        f"central differences of the loss at the weights "
-                                        f"{list(zip(rows.tolist(), cols.tolist()))}"))
+    analytical = model.grad[rows, cols]
+    bad = ~np.isclose(analytical, numerical, rtol=1e-5, atol=1e-7)
+    if bad.any():
+        i = int(np.argmax(bad))
+        name = type(model).__name__
+        task, own_test = (("task2a", "test_backward_is_batch_mean_of_eq6 and "
+                           "test_cross_entropy_by_hand in tests/test_task2.py")
+                          if name == "BinaryModel" else
+                          ("task3a", "test_backward_is_batch_mean_of_eq13_plus_l2 and "
+                           "test_cross_entropy_by_hand_and_at_zero in tests/test_task3.py"))
+        cost_name = (f"{task}.cross_entropy_loss" if name == "BinaryModel" else
+                     f"{task}.cross_entropy_loss + lambda ||w||^2")
+        raise AssertionError(
+            f"The gradient of {name}.backward disagrees with central differences of "
+            f"{cost_name}: at w[{rows[i]}, {cols[i]}] backward gives {analytical[i]:.6g}, "
+            f"the differences {numerical[i]:.6g} ({int(bad.sum())} of {bad.size} weights "
+            f"checked differ). {name}.backward or {task}.cross_entropy_loss is wrong: "
+            f"{own_test} say which.")
 
 
 @FAST
 @given(SEEDS, st.integers(1, 5), st.floats(0.0, 0.1))
-def test_binary_gradient_matches_numerical_gradient(seed, num_rows, scale):
+def binary_gradient_matches_numerical_gradient(seed, num_rows, scale):
     rng = np.random.default_rng(seed)
     X = random_inputs(rng, num_rows)
     Y = rng.integers(0, 2, size=(num_rows, 1))
@@ -154,9 +243,19 @@ def test_binary_gradient_matches_numerical_gradient(seed, num_rows, scale):
                           rng)
 
 
+def test_binary_gradient_matches_numerical_gradient():
+    assert_binary_forward_shape()
+    binary_gradient_matches_numerical_gradient()
+
+
+def test_softmax_gradient_matches_numerical_gradient():
+    assert_softmax_rows_sum_to_one()
+    softmax_gradient_matches_numerical_gradient()
+
+
 @FAST
 @given(SEEDS, st.integers(1, 5), st.floats(0.0, 0.1), st.floats(0.0, 1.0))
-def test_softmax_gradient_matches_numerical_gradient(seed, num_rows, scale, l2_reg_lambda):
+def softmax_gradient_matches_numerical_gradient(seed, num_rows, scale, l2_reg_lambda):
     rng = np.random.default_rng(seed)
     X = random_inputs(rng, num_rows)
     Y = one_hot(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
@@ -171,39 +270,55 @@ def test_softmax_gradient_matches_numerical_gradient(seed, num_rows, scale, l2_r
 
 
 # ------------------------------------------------------------------ saturation
+def test_binary_model_stays_finite_with_huge_weights():
+    assert_binary_forward_shape()
+    binary_model_stays_finite_with_huge_weights()
+
+
 @FAST
 @given(SEEDS, st.integers(1, 8))
-def test_binary_model_stays_finite_with_huge_weights(seed, num_rows):
+def binary_model_stays_finite_with_huge_weights(seed, num_rows):
     rng = np.random.default_rng(seed)
     X = random_images(rng, num_rows)
     Y = rng.integers(0, 2, size=(num_rows, 1))
     model = BinaryModel()
     model.w = huge_weights(rng, model.w.shape)
-    outputs = model.forward(X)
+    outputs = forward_without_overflow(model, X, "weights of size 1e3")
+    assert_all(np.isfinite(outputs), "BinaryModel.forward gives NaN or inf for weights of "
+               "size 1e3", outputs)
     model.backward(X, outputs, Y)
+    assert_all(np.isfinite(model.grad), "BinaryModel.backward gives NaN or inf for weights "
+               "of size 1e3", model.grad)
     loss = task2a.cross_entropy_loss(Y, outputs)
+    assert np.isfinite(loss) and loss >= 0, (
+        f"task2a.cross_entropy_loss must be finite and >= 0 for saturated outputs, got {loss}")
     accuracy = task2.calculate_accuracy(X, Y, model)
-    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad)), (
-        "BinaryModel.forward or backward gives NaN or inf for huge weights")
-    assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
+    assert 0 <= accuracy <= 1, f"task2.calculate_accuracy must be in [0, 1], got {accuracy}"
+
+
+def test_softmax_model_stays_finite_with_huge_weights():
+    assert_softmax_rows_sum_to_one()
+    softmax_model_stays_finite_with_huge_weights()
 
 
 @FAST
 @given(SEEDS, st.integers(1, 8), st.floats(0.0, 1.0))
-def test_softmax_model_stays_finite_with_huge_weights(seed, num_rows, l2_reg_lambda):
+def softmax_model_stays_finite_with_huge_weights(seed, num_rows, l2_reg_lambda):
     rng = np.random.default_rng(seed)
     X = random_images(rng, num_rows)
     Y = one_hot(rng.integers(0, NUM_CLASSES, size=num_rows), NUM_CLASSES)
     model = SoftmaxModel(l2_reg_lambda)
     model.w = huge_weights(rng, model.w.shape)
-    outputs = model.forward(X)
+    outputs = forward_without_overflow(model, X, "weights of size 1e3")
+    assert_probability_rows(outputs, "weights of size 1e3")
     model.backward(X, outputs, Y)
+    assert_all(np.isfinite(model.grad), "SoftmaxModel.backward gives NaN or inf for "
+               "weights of size 1e3", model.grad)
     loss = task3a.cross_entropy_loss(Y, outputs)
+    assert np.isfinite(loss) and loss >= 0, (
+        f"task3a.cross_entropy_loss must be finite and >= 0 for saturated outputs, got {loss}")
     accuracy = task3.calculate_accuracy(X, Y, model)
-    assert np.all(np.isfinite(outputs)) and np.all(np.isfinite(model.grad)), (
-        "SoftmaxModel.forward or backward gives NaN or inf for huge weights: subtract "
-        "each row's largest logit before the exp")
-    assert np.isfinite(loss) and loss >= 0 and 0 <= accuracy <= 1
+    assert 0 <= accuracy <= 1, f"task3.calculate_accuracy must be in [0, 1], got {accuracy}"
 
 
 # ------------------------------------------------------------------ batch_loader

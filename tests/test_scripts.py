@@ -7,7 +7,9 @@ Also the two plotting functions, checked against the data they were given.
 The scripts run once, in the background (tests/task_scripts_runner.py, started by
 tests/conftest.py); the tests here read their outputs. If a script raised, one test
 (test_every_task_script_runs) fails with its error and names the function of yours
-that is wrong, when one is; the tests of that script's outputs are then skipped.
+that is wrong, when one is; the tests of that script's outputs are then skipped. They
+are skipped too while one of your functions that the script uses gives wrong results on
+a tiny input (tests/building_blocks.py): the reason names it and the test to fix first.
 The hyperparameters are read from each results file, never assumed: changing them
 fails tests/test_assignment_settings.py only.
 """
@@ -21,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-import reference
+import building_blocks
 import script_tools
 import task2
 import task2a
@@ -52,6 +54,9 @@ class Run:
         self.results_dir, self.figures_dir = folder / "results", folder / "figures"
         if (folder / "error.txt").exists():
             pytest.skip(f"{script}.main() raised: test_every_task_script_runs reports it")
+        building_blocks.skip_if_wrong(
+            building_blocks.BINARY if script == "task2" else building_blocks.SOFTMAX,
+            f"what {script}.main() wrote")
         self.stdout = (folder / "stdout.txt").read_text()
         self.returned = json.loads((folder / "returned.json").read_text())
         self.json_path = self.results_dir / f"{script}.json"
@@ -98,78 +103,25 @@ def task4_fresh(task_scripts):
     return Run(task_scripts / "task4_fresh", "task4")
 
 
-def diagnose() -> list:
-    """Your building blocks, each checked on a tiny input against the tests' own
-    formulas: a list of 'function: what is wrong' for those that are wrong."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(4, 784)).astype(np.uint8)
-    X, labels = reference.pre_process(images), np.array([3, 0, 9, 3])
-    Y1, Y10 = (labels % 2).reshape(-1, 1), reference.one_hot(labels)
-    checks = {}
-
-    def pre_process():
-        out = task2a.pre_process_images(images)
-        assert out.shape == (4, 785), f"returns shape {out.shape} for 4 images, expected (4, 785)"
-        assert np.allclose(out, X), "expected x / 127.5 - 1 and a last column of ones"
-
-    def one_hot_encode():
-        assert np.array_equal(task3a.one_hot_encode(labels.reshape(-1, 1), 10), Y10), \
-            "label k must become a row with its 1 in column k"
-
-    def binary_model():
-        model = task2a.BinaryModel()
-        model.w = rng.normal(scale=0.05, size=(785, 1))
-        p = model.forward(X)
-        assert np.allclose(p, reference.sigmoid(X @ model.w)), "forward is not sigmoid(X w)"
-        model.backward(X, p, Y1)
-        assert np.allclose(model.grad, X.T @ (p - Y1) / 4), "backward is not Eq. 6 / N"
-
-    def softmax_model():
-        model = task3a.SoftmaxModel(0.5)
-        model.w = rng.normal(scale=0.05, size=(785, 10))
-        p = model.forward(X)
-        assert np.allclose(p, reference.softmax(X @ model.w)), "forward is not softmax(X w)"
-        model.backward(X, p, Y10)
-        assert np.allclose(model.grad, X.T @ (p - Y10) / 4 + model.w), \
-            "backward is not Eq. 13 / N + 2 lambda w"
-
-    def losses():
-        p = np.full((4, 1), 0.25)
-        assert np.isclose(task2a.cross_entropy_loss(Y1, p), reference.binary_loss(Y1, p)), \
-            "task2a.cross_entropy_loss is not Eq. 3 averaged over the batch"
-        p = np.full((4, 10), 0.1)
-        assert np.isclose(task3a.cross_entropy_loss(Y10, p), reference.softmax_loss(Y10, p)), \
-            "task3a.cross_entropy_loss is not Eq. 5 averaged over the batch"
-
-    for name, check in (("pre_process_images (task2a.py)", pre_process),
-                        ("one_hot_encode (task3a.py)", one_hot_encode),
-                        ("BinaryModel (task2a.py)", binary_model),
-                        ("SoftmaxModel (task3a.py)", softmax_model),
-                        ("cross_entropy_loss", losses)):
-        try:
-            check()
-        except Exception as error:  # noqa: BLE001 - what is wrong, reported
-            first_line = (str(error).splitlines() or [""])[0]  # not pytest's explanation
-            checks[name] = f"{type(error).__name__}: {first_line}"
-    return [f"{name}: {what}" for name, what in checks.items()]
-
-
 def test_every_task_script_runs(task_scripts):
     """Each run of tests/task_scripts_runner.py finished without an error. If one
-    raised: its error, and which of your functions is wrong (checked here on a tiny
-    input) - usually the place to start."""
-    failed = {name: (task_scripts / name / "error.txt").read_text()
-              for name in RUNS if (task_scripts / name / "error.txt").exists()}
+    raised: which of your building blocks are wrong (checked on a tiny input,
+    tests/building_blocks.py) - usually the place to start - and each run's error."""
+    failed = {name: task_scripts / name for name in RUNS
+              if (task_scripts / name / "error.txt").exists()}
     if failed:
-        wrong = diagnose()
+        wrong = building_blocks.wrong()
         lines = [f"{len(failed)} of the {len(RUNS)} task script runs raised an error "
                  f"({', '.join(failed)})."]
         if wrong:
             lines += ["These functions of yours give wrong results on a tiny input; their "
                       "own tests say more:", *(f"  - {line}" for line in wrong)]
-        first_name, first_error = next(iter(failed.items()))
-        lines += [f"The error of run {first_name} ({RUNS[first_name][0]}.main()):",
-                  first_error.rstrip().splitlines()[-1], "", first_error]
+        lines += ["The errors:", *(f"  - {name} ({RUNS[name][0]}.main()): "
+                                  f"{(folder / 'error_line.txt').read_text()}"
+                                  for name, folder in failed.items())]
+        first_name, first_folder = next(iter(failed.items()))
+        lines += ["", f"The traceback of run {first_name}:",
+                  (first_folder / "error.txt").read_text()]
         pytest.fail("\n".join(lines), pytrace=False)
 
 
@@ -258,7 +210,9 @@ def test_task2_writes_its_figures_and_complete_results(task2_run):
     for run in runs.values():
         # 4005 // 128 = 31 steps per epoch, validation every 31 // 5 = 6 steps (batch 128)
         check_summary(run, steps_per_epoch, every, max_epochs=TASK2_EPOCHS)
-        assert run["final_val_accuracy"] > 0.95  # 2 against 3 is easy: chance is ~0.5
+        assert run["final_val_accuracy"] > 0.95, (  # 2 against 3 is easy: chance is ~0.5
+            f"task2.main(): {TASK2_EPOCHS} epochs of logistic regression (2 vs 3) must reach "
+            f"a validation accuracy above 0.95, got {run['final_val_accuracy']:.4f}")
     check_printed_summary(task2_run.stdout, "no shuffle", runs["no_shuffle"])
     check_printed_summary(task2_run.stdout, "shuffle, seed 0", runs["shuffle"])
     # task 2a's gradient check on 100 real images, at zero and at random weights
@@ -364,7 +318,9 @@ def test_task3_writes_its_figures_and_complete_results(task3_run):
     # 20000 // 128 = 156 steps per epoch, validation every 156 // 5 = 31 steps (batch 128)
     check_summary(run, *schedule(20000, hp["batch_size"]), max_epochs=1)
     assert run["shuffle"] is hp["shuffle"] and run["l2_reg_lambda"] == hp["l2_reg_lambda"]
-    assert run["final_val_accuracy"] > 0.8  # one epoch of softmax regression; chance is 0.1
+    assert run["final_val_accuracy"] > 0.8, (  # one epoch of softmax regression; chance is 0.1
+        f"task3.main(): one epoch of softmax regression must reach a validation accuracy "
+        f"above 0.8, got {run['final_val_accuracy']:.4f}")
     assert results["train_val_accuracy_gap"] == pytest.approx(
         run["final_train_accuracy"] - run["final_val_accuracy"], abs=1e-15)
     assert results["train_val_loss_gap"] == pytest.approx(
@@ -474,6 +430,7 @@ def saved_run(task3_run):
 def val_data():
     """The validation split as task 3 trained with it: through your pre_process_images
     and one_hot_encode (load_run compares the loss of the saved weights on it)."""
+    building_blocks.skip_if_wrong(building_blocks.SOFTMAX, "task 4's reuse of a saved run")
     _, _, X_val, Y_val = utils.load_full_mnist(verbose=False)
     return task2a.pre_process_images(X_val), task3a.one_hot_encode(Y_val, 10)
 
