@@ -229,3 +229,38 @@ def test_raw_tex_or_html_fails_and_is_named(tmp_path, markdown, named):
     """The Typst writer would drop them without a word."""
     with pytest.raises(build_report.BuildError, match=re.escape(named)):
         build_report.to_typst(markdown, "T", tmp_path)
+
+
+def _raised(make):
+    """The exception that make() raises."""
+    try:
+        make()
+    except BaseException as error:  # noqa: B036 -- the point is to catch anything
+        return error
+    raise AssertionError("make() raised nothing")
+
+
+def _during(first, then, suppress=False):
+    """`then`, raised while `first` was being handled (from None if suppress)."""
+    def make():
+        try:
+            raise first
+        except BaseException:
+            if suppress:
+                raise then from None
+            raise then
+    return make
+
+
+@pytest.mark.parametrize("make, signum", [
+    (_during(build_report.Stopped(15), RuntimeError("clean-up failed")), 15),
+    (_during(KeyboardInterrupt(), AssertionError("self.km is not None")), 2),
+    (_during(build_report.Stopped(0), AttributeError("cleanup_resources")), 0),
+    (_during(KeyboardInterrupt(), RuntimeError("real"), suppress=True), None),
+    (_during(ValueError("a cell"), RuntimeError("another")), None),
+    (_during(SystemExit(1), RuntimeError("a library gave up")), None),
+])
+def test_only_a_stop_signal_is_reported_as_one(make, signum):
+    """build_report says "stopped by ..." only for Ctrl-C or SIGTERM, found in the chain of
+    errors as a traceback shows it; any other failure keeps its traceback."""
+    assert build_report.stop_signal(_raised(make)) == signum

@@ -6,8 +6,8 @@ The steps, all inside the build folder (default build/):
 
 1. take the title and the author line from the notebook's first cell (a Markdown cell
    `# Title` with a line `**Author:** Name`), clear any outputs saved with the notebook and
-   execute it headless (nbclient); a failing cell stops the build, named by its number and
-   the section it is in;
+   execute it headless (nbclient); a failing cell stops the build, named by its section
+   and first line;
 2. export it to Markdown without the code cells (nbconvert, as `--no-input`); the figures
    become PNG files next to it;
 3. convert the Markdown to Typst with the pandoc binary of the pypandoc-binary wheel; TeX
@@ -19,7 +19,6 @@ The steps, all inside the build folder (default build/):
 This is tooling for building the report; it is not part of the code handed in.
 """
 import argparse
-import asyncio
 import datetime
 import json
 import os
@@ -159,32 +158,59 @@ def clear_outputs(nb):
             cell.outputs, cell.execution_count = [], None
 
 
-def execute(nb, workdir, timeout):
+def execute(nb, workdir, timeout, kernel_log=None):
     """Run every cell in `workdir`; on an error raise BuildError naming the cell."""
     clear_outputs(nb)
     if not any(cell.cell_type == "code" for cell in nb.cells):
         return  # nothing to run: no kernel needed
     # The kernel finds report_answers.py through REPORT_TOOLS, wherever the cells run; its
-    # log level keeps its warnings (e.g. about its TCP transport) and the errors of a kernel
-    # stopped by Ctrl-C out of the build's output.
+    # log level keeps its warnings (e.g. about its TCP transport) out of its log.
     failed = []  # the index of the cell that failed, as nbclient reports it
     # Always the python3 kernel, i.e. this Python: a notebook saved from Jupyter may name
     # a kernel of the student's own that this machine does not have.
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(workdir)}},
-                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             on_cell_error=lambda cell, cell_index, **_: failed.append(cell_index))
     previous = os.environ.get("REPORT_TOOLS")
     os.environ["REPORT_TOOLS"] = str(TOOLS)
+    # nbclient handles SIGINT and SIGTERM itself while it runs: it shuts the kernel down
+    # and leaves this future behind, the one sign that a signal and not the notebook
+    # ended the run (the errors that follow vary with the moment)
+    def signalled():
+        future = getattr(client, "_async_cleanup_kernel_future", None)
+        if future is not None:  # its outcome is nbclient's affair: keep asyncio from
+            if future.done() and not future.cancelled():  # printing it at exit
+                future.exception()
+            else:
+                future.cancel()
+        return future is not None
+
+    # The kernel's own output (its start-up, or a traceback when a signal stops it) goes
+    # to kernel_log, not into the build's messages; cell errors come as cell outputs.
+    log_file = open(kernel_log, "wb") if kernel_log else None
     try:
-        client.execute()
-    except CellExecutionError as error:
-        failed += [i for i, cell in enumerate(nb.cells)
-                   if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
-        raise BuildError(failure_message(nb, failed[0] if failed else None, error)) from None
-    except (CellTimeoutError, DeadKernelError) as error:
-        raise BuildError(ANSI.sub("", f"executing the notebook failed: {error}")) from None
+        client.execute(**({"stderr": log_file, "stdout": log_file} if log_file else {}))
+    except BaseException as error:
+        if signalled():
+            raise Stopped(0) from None
+        if isinstance(error, CellExecutionError):
+            failed += [i for i, cell in enumerate(nb.cells)
+                       if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+            raise BuildError(failure_message(nb, failed[0] if failed else None, error)) from None
+        if isinstance(error, (CellTimeoutError, DeadKernelError)):
+            seen = f" (the kernel's output: {kernel_log})" if kernel_log else ""
+            raise BuildError(ANSI.sub("", f"executing the notebook failed: {error}{seen}")
+                             ) from None
+        raise
+    else:
+        if signalled():
+            raise Stopped(0)
     finally:
+        if log_file:
+            log_file.close()
+        if _catching:  # main() catches the stop signals, which nbclient took over
+            catch_stop_signals()
         if previous is None:
             os.environ.pop("REPORT_TOOLS", None)
         else:
@@ -377,7 +403,7 @@ def build(notebook, output, build_dir, workdir=None, timeout=600):
         steps.append(f"{name} {time.perf_counter() - start:.1f} s")
         return value
 
-    step("execute", execute, nb, workdir, timeout)
+    step("execute", execute, nb, workdir, timeout, build_dir / "kernel.log")
     nbformat.write(nb, build_dir / "report.ipynb")
     markdown = step("markdown", export_markdown, nb, build_dir)
     source = step("pandoc", to_typst, markdown, title, build_dir, authors)
@@ -400,37 +426,68 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=600,
                         help="seconds a single cell may run (default: 600)")
     args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    catch_stop_signals()
     try:
         build(args.notebook, args.output, args.build_dir, args.workdir, args.timeout)
     except BuildError as error:
         log(f"{error}\nbuild_report: {args.output} was not changed")
         return 1
     except BaseException as error:
-        if not interrupted(error):
+        signum = stop_signal(error)
+        if signum is None:
             raise
-        name = "SIGTERM" if isinstance(error, SystemExit) else "SIGINT"
+        name = signal.Signals(signum).name if signum else "SIGINT or SIGTERM"
         log(f"stopped by {name}; {args.output} was not changed")
-        return 128 + getattr(signal, name)
+        return 128 + (signum or signal.SIGINT)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        global _catching
+        _catching = False
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 
-def stop_on_sigterm(signum, frame):
-    """SIGTERM (a stop button, `kill`) stops the build as Ctrl-C does."""
-    raise SystemExit(128 + signum)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def interrupted(error) -> bool:
-    """Whether an error comes from Ctrl-C or SIGTERM. nbclient's event loop turns Ctrl-C
-    into a cancelled task, and its clean-up may then fail in turn: the chain of errors
-    tells."""
+class Stopped(BaseException):
+    """Ctrl-C (SIGINT) or SIGTERM (a stop button, `kill`) stopped the build."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise Stopped(signum)
+
+
+_catching = False  # whether main() has set catch_stop_signals() up
+
+
+def catch_stop_signals():
+    """SIGINT and SIGTERM raise Stopped. While the notebook runs, nbclient's event loop
+    handles them itself (it shuts the kernel down) and afterwards leaves the defaults, so
+    execute() calls this again when it is done."""
+    global _catching
+    _catching = True
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop)
+
+
+def stop_signal(error):
+    """The signal that stopped the build, if it was one: that of a Stopped in the chain
+    of errors (0 when nbclient caught it: SIGINT or SIGTERM, unknown which), SIGINT for a
+    KeyboardInterrupt; None for any other error. The chain is followed as a traceback
+    shows it (an error raised `from None` ends it)."""
     while error is not None:
-        if isinstance(error, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
-            return True
-        error = error.__context__
-    return False
+        if isinstance(error, Stopped):
+            return error.signum
+        if isinstance(error, KeyboardInterrupt):
+            return signal.SIGINT
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return None
 
 
 if __name__ == "__main__":
