@@ -63,15 +63,14 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     for option in ("results_dir", "figures_dir"):  # a folder that cannot be made fails now,
-        folder = getattr(args, option)              # not after the training
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            parser.error(f"--{option.replace('_', '-')} {folder}: cannot make this folder "
-                         f"({error.strerror})")
+        problem = folder_problem(getattr(args, option))  # not after the training
+        if problem:
+            parser.error(f"--{option.replace('_', '-')} {getattr(args, option)}: {problem}")
     if args.show and not can_show():
         parser.error("--show needs a display, and this session has none (no DISPLAY or "
                      f"WAYLAND_DISPLAY). Run without --show: the figures go to {args.figures_dir}")
+    for folder in (args.results_dir, args.figures_dir):  # only once every check passed
+        folder.mkdir(parents=True, exist_ok=True)
     handle_stop_signals()
     if not args.show:
         import matplotlib
@@ -79,6 +78,20 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
     one_blas_thread()
     set_plot_style()
     return args
+
+
+def folder_problem(folder: Path):
+    """Why `folder` cannot be used or made for the outputs, or None if it can."""
+    if folder.exists():
+        return None if folder.is_dir() else "cannot make this folder: a file has its name"
+    parent = folder.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot make this folder: {parent} is a file"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot make this folder: no permission to write in {parent}"
+    return None
 
 
 def can_show() -> bool:

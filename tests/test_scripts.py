@@ -627,6 +627,7 @@ def test_help_and_unknown_options_end_every_script_before_any_work(tmp_path):
     (["--workers", "0"], "--workers must be >= 1, got 0"),
     (["--figures-dir", "{file}"], "--figures-dir {file}: cannot make this folder"),
     (["--results-dir", "{file}/results"], "--results-dir {file}/results: cannot make"),
+    (["--results-dir", "{file}/results", "--show"], "--results-dir {file}/results: cannot make"),
     (["--show"], "--show needs a display, and this session has none"),
 ])
 def test_unusable_options_end_a_script_before_any_work(tmp_path, monkeypatch, capsys,
@@ -644,3 +645,5 @@ def test_unusable_options_end_a_script_before_any_work(tmp_path, monkeypatch, ca
         script_tools.parse_args(task2.__doc__, argv)
     assert stop.value.code == 2
     assert says.format(file=file) in capsys.readouterr().err
+    assert not (tmp_path / "figures").exists() and not (tmp_path / "results").exists(), (
+        "a rejected command line must not make folders")

@@ -157,7 +157,9 @@ def facts_task2(r2):
     ns, hp = r2["runs"]["no_shuffle"], r2["hyperparameters"]
     sp, seeds = r2["spike_study"], r2["shuffle_seed_study"]
     every, per_epoch = sp["validation_every"], ns["steps_per_epoch"]
-    ratios = [p["no_shuffle"] / p["shuffle"] for p in sp["pairs"] if p["shuffle"] > 0]
+    # a shuffled run whose accuracy never changed is calmer than any that did
+    ratios = [p["no_shuffle"] / p["shuffle"] if p["shuffle"] > 0 else
+              math.inf if p["no_shuffle"] > 0 else 1.0 for p in sp["pairs"]]
     spikier = sum(r > 1 for r in ratios)
     # The largest drops without shuffling, grouped by the fixed batch just before them.
     drops = sp["largest_drops_no_shuffle"]
@@ -184,8 +186,11 @@ def facts_task2(r2):
     return dict(
         checks=checks, checks_pass=all(c["max_difference"] <= c["tolerance"] for c in checks),
         measured=bool(ratios), n_pairs=len(ratios), spikier_without=spikier,
-        # "fewer spikes with shuffling" only when most seeds say so
+        calmer_without=sum(r < 1 for r in ratios),
+        # "fewer spikes with shuffling" only when most seeds say so, "more" when most say
+        # the opposite, else no clear difference
         shuffling_helps=bool(ratios) and spikier > len(ratios) / 2,
+        shuffling_hurts=bool(ratios) and sum(r < 1 for r in ratios) > len(ratios) / 2,
         ratio_median=median(ratios) if ratios else None,
         ratio_min=min(ratios, default=None), ratio_max=max(ratios, default=None),
         period=math.lcm(every, per_epoch), every=every, per_epoch=per_epoch,
@@ -193,12 +198,28 @@ def facts_task2(r2):
         recurring_drops=sum(len(g["steps"]) for g in recurring), gaps=gaps,
         gaps_are_periods=bool(gaps) and all(g % math.lcm(every, per_epoch) == 0
                                             for g in gaps),
+        seeds_text=(f"seed {seeds['seeds'][0]}" if len(stops) == 1 else
+                    f"seeds {seeds['seeds'][0]} to {seeds['seeds'][-1]}"),
         # the epochs where the shuffled runs that stopped early stopped
         n_early=len(early_stops), n_seeds=len(stops),
         stop_median=median(early_stops) if early_stops else None,
         stop_min=min(early_stops, default=None), stop_max=max(early_stops, default=None),
         budget_end=budget_end,
     )
+
+
+SETTING_NAMES = {"num_epochs": "epoch budget", "batch_size": "batch size",
+                 "learning_rate": "learning rate", "early_stopping_patience": "patience",
+                 "shuffle": "shuffling"}
+
+
+def setting(value):
+    """A hyperparameter as the text writes it: on/off, 500, 0.01."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 # A train-validation accuracy gap below this (2 percentage points) is called mild.
@@ -255,8 +276,9 @@ def facts_task4(r4, r3):
     # Task 4's settings against Task 3's (lambda aside): the text says "the settings of
     # Task 3" only if they are the same
     hp3 = {k: v for k, v in r3["hyperparameters"].items() if k != "l2_reg_lambda"}
-    other_settings = [dict(name=k, task4=v, task3=hp3.get(k)) for k, v in hp.items()
-                      if hp3.get(k) != v]
+    other_settings = [dict(name=SETTING_NAMES.get(k, k.replace("_", " ")),
+                           task4=setting(v), task3=setting(hp3[k]) if k in hp3 else "not set")
+                      for k, v in hp.items() if hp3.get(k) != v]
     return dict(
         alpha=alpha, same_as_task3=same, other_settings=other_settings,
         little_overfitting=rows[0]["gap"] < MILD_GAP, base=base, rows=rows, reg=reg,
@@ -264,7 +286,7 @@ def facts_task4(r4, r3):
         within=[r for r in reg if r["effect"] == "within"],
         higher=[r for r in reg if r["effect"] == "higher"],
         gap_shrinks=all(b < a for a, b in zip(gaps, gaps[1:])),
-        norm_falls=all(b < a for a, b in zip(norms, norms[1:])),
+        norm_falls=len(norms) > 1 and all(b < a for a, b in zip(norms, norms[1:])),
         train_falls=all(b <= a for a, b in zip(train, train[1:])) and train[-1] < train[0],
         val_falls=all(b <= a for a, b in zip(val, val[1:])) and val[-1] < val[0],
         norm_ratio=norms[0] / norms[-1] if norms[-1] > 0 else math.inf,
@@ -313,7 +335,8 @@ def render(template, context):
             hint = f" (the filters: {', '.join(sorted(FILTERS))})"
         else:
             hint = " (a placeholder is {{ name | filter }}, a choice {% if ... %} ... {% endif %})"
-        raise ReportError(f"line {error.lineno} of the cell's text: {error.message}{hint}"
+        raise ReportError(f"line {error.lineno} after the %%answer or %%figure line: "
+                          f"{error.message}{hint}"
                           ) from None
     except jinja2.UndefinedError as error:
         missing = re.findall(r"'([^']+)'", str(error))[-1:]
