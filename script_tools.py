@@ -65,7 +65,8 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
     for option in ("results_dir", "figures_dir"):  # a folder that cannot be made fails now,
         problem = folder_problem(getattr(args, option))  # not after the training
         if problem:
-            parser.error(f"--{option.replace('_', '-')} {getattr(args, option)}: {problem}")
+            parser.error(f"--{option.replace('_', '-')} {getattr(args, option)}: cannot make "
+                         f"this folder: {problem}")
     if args.show and not can_show():
         parser.error("--show needs a display, and this session has none (no DISPLAY or "
                      f"WAYLAND_DISPLAY). Run without --show: the figures go to {args.figures_dir}")
@@ -83,14 +84,14 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
 def folder_problem(folder: Path):
     """Why `folder` cannot be used or made for the outputs, or None if it can."""
     if folder.exists():
-        return None if folder.is_dir() else "cannot make this folder: a file has its name"
+        return None if folder.is_dir() else "a file has its name"
     parent = folder.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        return f"cannot make this folder: {parent} is a file"
+        return f"{parent} is a file"
     if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot make this folder: no permission to write in {parent}"
+        return f"no permission to write in {parent}"
     return None
 
 

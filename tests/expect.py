@@ -63,3 +63,13 @@ def gradient_fault(grad, data_term, num_rows: int, l2_term=None) -> str:
                 candidate, data_term + l2_term, rtol=1e-9, atol=1e-12):
             return sentence
     return ""
+
+
+def overflow_of(function, *args):
+    """(result, None) if function(*args) runs without a float overflow, division by zero
+    or NaN; (None, numpy's message) if it raises one."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        try:
+            return function(*args), None
+        except FloatingPointError as error:
+            return None, str(error)

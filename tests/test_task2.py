@@ -17,7 +17,7 @@ import script_tools
 import task2
 import task2a
 import utils
-from expect import assert_all, assert_close, gradient_fault
+from expect import assert_all, assert_close, gradient_fault, overflow_of
 from task2 import LogisticTrainer, calculate_accuracy
 from task2a import BinaryModel, cross_entropy_loss, gradient_approximation_test, \
     pre_process_images
@@ -109,12 +109,7 @@ def logits_to_forward(z):
 def test_forward_is_the_sigmoid_also_at_extremes():
     z = np.array([-1e4, -40.0, -1.0, 0.0, 1.0, 40.0, 1e4])
     model, X = logits_to_forward(z)
-    problem = None
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        try:
-            outputs = model.forward(X)
-        except FloatingPointError as error:
-            problem = str(error)
+    outputs, problem = overflow_of(model.forward, X)
     if problem:
         pytest.fail(f"BinaryModel.forward overflows for X @ w = -1e4 or 1e4 ({problem}): "
                     f"compute the sigmoid so that no exp overflows (e.g. with exp(-|z|) "

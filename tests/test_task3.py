@@ -14,7 +14,7 @@ import reference
 import task3
 import task3a
 import utils
-from expect import assert_all, assert_close, gradient_fault
+from expect import assert_all, assert_close, gradient_fault, overflow_of
 from task2a import pre_process_images
 from task3 import calculate_accuracy
 from task3a import SoftmaxModel, cross_entropy_loss, gradient_approximation_test, \
@@ -99,12 +99,7 @@ def test_forward_does_not_overflow_for_large_logits():
     z = np.array([[1000.0, 999.0] + [0.0] * 8, [-1000.0] * 9 + [-998.0]])
     model, X = logits_to_forward(z)
     assert_rows_sum_to_one(model.forward(X / 1000), "logits of size at most 1")
-    problem = None
-    with np.errstate(over="raise", invalid="raise"):
-        try:
-            p = model.forward(X)
-        except FloatingPointError as error:
-            problem = str(error)
+    p, problem = overflow_of(model.forward, X)
     if problem:
         pytest.fail(f"SoftmaxModel.forward overflows for logits of 1000 ({problem}): "
                     f"subtract each row's largest logit before the exp", pytrace=False)

@@ -189,6 +189,7 @@ def execute(nb, workdir, timeout, kernel_log=None):
     # The kernel's own output (its start-up, or a traceback when a signal stops it) goes
     # to kernel_log, not into the build's messages; cell errors come as cell outputs.
     log_file = open(kernel_log, "wb") if kernel_log else None
+    catching = signal.getsignal(signal.SIGINT) is _stop  # main() set catch_stop_signals up
     try:
         client.execute(**({"stderr": log_file, "stdout": log_file} if log_file else {}))
     except BaseException as error:
@@ -209,7 +210,7 @@ def execute(nb, workdir, timeout, kernel_log=None):
     finally:
         if log_file:
             log_file.close()
-        if _catching:  # main() catches the stop signals, which nbclient took over
+        if catching:  # nbclient took the stop signals over and left the defaults
             catch_stop_signals()
         if previous is None:
             os.environ.pop("REPORT_TOOLS", None)
@@ -441,8 +442,6 @@ def main(argv=None):
         log(f"stopped by {name}; {args.output} was not changed")
         return 128 + (signum or signal.SIGINT)
     finally:
-        global _catching
-        _catching = False
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0
@@ -463,15 +462,10 @@ def _stop(signum, frame):
     raise Stopped(signum)
 
 
-_catching = False  # whether main() has set catch_stop_signals() up
-
-
 def catch_stop_signals():
     """SIGINT and SIGTERM raise Stopped. While the notebook runs, nbclient's event loop
     handles them itself (it shuts the kernel down) and afterwards leaves the defaults, so
     execute() calls this again when it is done."""
-    global _catching
-    _catching = True
     for signum in STOP_SIGNALS:
         signal.signal(signum, _stop)
 

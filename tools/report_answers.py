@@ -160,7 +160,7 @@ def facts_task2(r2):
     # a shuffled run whose accuracy never changed is calmer than any that did
     ratios = [p["no_shuffle"] / p["shuffle"] if p["shuffle"] > 0 else
               math.inf if p["no_shuffle"] > 0 else 1.0 for p in sp["pairs"]]
-    spikier = sum(r > 1 for r in ratios)
+    spikier, calmer = sum(r > 1 for r in ratios), sum(r < 1 for r in ratios)
     # The largest drops without shuffling, grouped by the fixed batch just before them.
     drops = sp["largest_drops_no_shuffle"]
     by_batch = {}
@@ -186,11 +186,11 @@ def facts_task2(r2):
     return dict(
         checks=checks, checks_pass=all(c["max_difference"] <= c["tolerance"] for c in checks),
         measured=bool(ratios), n_pairs=len(ratios), spikier_without=spikier,
-        calmer_without=sum(r < 1 for r in ratios),
+        calmer_without=calmer,
         # "fewer spikes with shuffling" only when most seeds say so, "more" when most say
         # the opposite, else no clear difference
-        shuffling_helps=bool(ratios) and spikier > len(ratios) / 2,
-        shuffling_hurts=bool(ratios) and sum(r < 1 for r in ratios) > len(ratios) / 2,
+        shuffling_helps=spikier > len(ratios) / 2,
+        shuffling_hurts=calmer > len(ratios) / 2,
         ratio_median=median(ratios) if ratios else None,
         ratio_min=min(ratios, default=None), ratio_max=max(ratios, default=None),
         period=math.lcm(every, per_epoch), every=every, per_epoch=per_epoch,
@@ -204,7 +204,6 @@ def facts_task2(r2):
         n_early=len(early_stops), n_seeds=len(stops),
         stop_median=median(early_stops) if early_stops else None,
         stop_min=min(early_stops, default=None), stop_max=max(early_stops, default=None),
-        budget_end=budget_end,
     )
 
 
@@ -241,7 +240,8 @@ def facts_task3(r3):
                 check_lambdas=sorted({c.get("l2_reg_lambda", 0.0) for c in checks}),
                 gap=gap, noise=noise,
                 every=max(1, run["steps_per_epoch"] // 5),  # the trainer's validation interval
-                overfits=gap > noise, mild=gap < MILD_GAP, loss_gap=run["final_val_loss"] - run["final_train_loss"],
+                overfits=gap > noise, mild=gap < MILD_GAP,
+                loss_gap=run["final_val_loss"] - run["final_train_loss"],
                 weights=shapes["X_train"][1] * shapes["Y_train"][1])
 
 
@@ -316,12 +316,15 @@ def environment():
     return env
 
 
-def names_in(value, prefix=""):
-    """Every dotted name under a context value: r3.run.final_val_accuracy, ..."""
+RESULT_NAMES = ("r2", "r3", "r4", "f2", "f3", "f4")  # what a placeholder reads
+
+
+def keys_in(value):
+    """Every key of the dicts in value, nested ones included: run, final_val_accuracy, ..."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield f"{prefix}{key}"
-            yield from names_in(item, f"{prefix}{key}.")
+            yield key
+            yield from keys_in(item)
 
 
 def render(template, context):
@@ -336,13 +339,11 @@ def render(template, context):
         else:
             hint = " (a placeholder is {{ name | filter }}, a choice {% if ... %} ... {% endif %})"
         raise ReportError(f"line {error.lineno} after the %%answer or %%figure line: "
-                          f"{error.message}{hint}"
-                          ) from None
+                          f"{error.message}{hint}") from None
     except jinja2.UndefinedError as error:
         missing = re.findall(r"'([^']+)'", str(error))[-1:]
-        names = sorted(set(names_in({k: v for k, v in context.items() if len(k) == 2})))
-        close = difflib.get_close_matches(missing[0], [n.rsplit(".", 1)[-1] for n in names]
-                                          ) if missing else []
+        keys = set(keys_in({name: context[name] for name in RESULT_NAMES if name in context}))
+        close = difflib.get_close_matches(missing[0], keys) if missing else []
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ReportError(f"a placeholder names something the results do not have: "
                           f"{error}{hint}") from None
