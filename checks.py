@@ -145,6 +145,23 @@ def check_positive(value, name: str, integer: bool = False, allow_zero: bool = F
         raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
+def check_labels(Y, num_classes: int) -> None:
+    """Raise unless Y holds integer labels in 0..num_classes-1, shape [N, 1] or [N]
+    (floats such as 3.0 count as the integer they equal)."""
+    check_positive(num_classes, "num_classes", integer=True)
+    Y = np.asarray(Y)
+    if Y.ndim == 2 and Y.shape[1] == 1:
+        Y = Y[:, 0]
+    if Y.ndim != 1 or Y.dtype == bool or Y.dtype.kind not in "iuf":
+        raise ValueError(f"Y must hold integer labels, shape [N, 1] or [N], got shape "
+                         f"{Y.shape} and dtype {Y.dtype}")
+    bad = ~np.isin(Y, np.arange(num_classes))  # also NaN, 2.5, -1
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"labels must be integers in 0..{num_classes - 1}, got "
+                         f"{Y[i].item()!r} at index {i}")
+
+
 def check_training_data(model, learning_rate, batch_size, X_train, Y_train, X_val, Y_val):
     """Everything a trainer is given, checked once when it is built: a positive learning
     rate and batch size, inputs [N, I] that match model.w [I, K], finite, and targets

@@ -88,20 +88,10 @@ def one_hot_encode(Y: np.ndarray, num_classes: int) -> np.ndarray:
 
     Example: 3 -> [0, 0, 0, 1, 0, 0, 0, 0, 0, 0] for num_classes = 10.
     """
-    checks.check_positive(num_classes, "num_classes", integer=True)
-    Y = np.asarray(Y)
-    if Y.ndim == 2 and Y.shape[1] == 1:
-        Y = Y[:, 0]
-    if Y.ndim != 1 or Y.dtype == bool or Y.dtype.kind not in "iuf":
-        raise ValueError(f"Y must hold integer labels, shape [N, 1] or [N], got shape "
-                         f"{Y.shape} and dtype {Y.dtype}")
-    bad = ~np.isin(Y, np.arange(num_classes))  # also NaN, 2.5, -1
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"labels must be integers in 0..{num_classes - 1}, got "
-                         f"{Y[i].item()!r} at index {i}")
+    checks.check_labels(Y, num_classes)  # integers in 0..num_classes-1, shape [N, 1] or [N]
+    Y = np.asarray(Y).reshape(-1).astype(np.int64)
     encoded = np.zeros((Y.shape[0], num_classes))
-    encoded[np.arange(Y.shape[0]), Y.astype(np.int64)] = 1
+    encoded[np.arange(Y.shape[0]), Y] = 1
     return encoded
 
 

@@ -27,6 +27,8 @@ from hypothesis import Phase, settings  # noqa: E402
 
 import reference  # noqa: E402
 import utils  # noqa: E402
+# The autograder's option (--subtasks, `make check`) and its expected numbers
+from subtasks import expected, pytest_addoption, pytest_configure  # noqa: E402,F401
 
 # Property tests draw the same examples on every run, so a run is repeatable. No
 # explain phase: the lines it lists as "always and only run by failing test cases" are
