@@ -80,7 +80,7 @@ test: $(DATA)  ## the test suite (gradient checks on the real data included)
 # The autograder: one line per subtask (pass, FAIL and why, or not started); exit
 # status 0 only when every subtask passes. Needs no MNIST download.
 check: | $(SETUP)  ## your functions, subtask by subtask (the autograder)
-	$(PY) -m pytest -q -p no:cacheprovider --subtasks tests/test_subtasks.py
+	$(PY) -m pytest -qq -p no:cacheprovider --subtasks tests/test_subtasks.py
 
 clean:  ## remove generated files (keeps .venv and the data)
 	rm -rf build results figures report.pdf assignment_code.zip .pytest_cache

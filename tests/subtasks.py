@@ -96,6 +96,11 @@ class SubtaskTable:
         config.option.tbstyle, config.option.reportchars = "no", ""
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report, config):
+        """No progress letters: the table says it all."""
+        return (report.outcome if report.when == "call" or not report.passed else ""), "", ""
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, config, items):
         for item in items:
             marker = item.get_closest_marker("subtask")
