@@ -46,6 +46,7 @@ class Stub:
     task: str
     placeholder: str = ""
     statements: tuple = ()  # ((first line of the statement, TODO comment), ...)
+    todo: str = ""  # the comment of a whole-function stub, if not the usual TODO line
 
 
 EARLY_STOPPING = (
@@ -77,9 +78,10 @@ STUBS = (
     Stub("task3.py", "SoftmaxTrainer.train_step", "3b", "loss = 0.0\nreturn loss"),
     Stub("task4.py", "weight_images", "4b", "return np.zeros((w.shape[1], 28, 28))"),
     # The report's derived facts (gaps, trends, spike counts) are answers too
-    Stub("tools/report_answers.py", "facts_task2", "2d and 2e", "return {}"),
-    Stub("tools/report_answers.py", "facts_task3", "3d", "return {}"),
-    Stub("tools/report_answers.py", "facts_task4", "4b-4e", "return {}"),
+    *(Stub("tools/report_answers.py", f"facts_task{n}", tasks, "return {}", todo=(
+        f"# Optional (Task {tasks}): numbers you derive from the results for your "
+        f"answers, returned in a dict; the notebook knows it as f{n}"))
+      for n, tasks in ((2, "2d and 2e"), (3, "3d"), (4, "4b-4e"))),
 )
 
 # Copied byte for byte (the stubbed files above are added to these)
@@ -188,8 +190,9 @@ def regions(source: str, stub: Stub) -> list:
             raise StarterError(f"{name} has nothing to stub besides its docstring and checks")
         first = body[i - 1].end_lineno + 1 if i else body[0].lineno
         indent = re.match(r"\s*", lines[body[i].lineno - 1]).group()
-        todo = f"# TODO implement this function (Task {stub.task})\n{stub.placeholder}"
-        return [(first, body[j - 1].end_lineno, indented(todo, indent))]
+        todo = stub.todo or f"# TODO implement this function (Task {stub.task})"
+        return [(first, body[j - 1].end_lineno,
+                 indented(todo, indent) + indented(stub.placeholder, indent))]
     found = []
     for start, todo in stub.statements:
         matches = [s for s in ast.walk(node) if isinstance(s, ast.stmt) and s is not node
