@@ -66,26 +66,31 @@ def test_pre_process_images(expected):
                  "[-1, 1] (0 -> -1, 255 -> 1)")
 
 
+def check_loss(task, targets, outputs, desired, formula, equation):
+    """cross_entropy_loss of `task` on fixed targets and outputs: one number, the mean."""
+    __tracebackhide__ = True
+    name = f"cross_entropy_loss ({task}.py)"
+    loss = module(task).cross_entropy_loss(targets.copy(), outputs.copy())
+    assert np.ndim(loss) == 0, (f"{name} must return one number, the mean over the batch, "
+                                f"got an array of shape {np.shape(loss)}")
+    loss = float(loss)
+    if np.isclose(loss, len(targets) * desired):
+        raise AssertionError(f"{name} sums over the batch: it must average (divide by N = "
+                             f"{len(targets)})")
+    if np.isclose(loss, -desired):
+        raise AssertionError(f"{name} has the wrong sign: the loss is {formula} >= 0")
+    assert np.isclose(loss, desired, rtol=1e-9), (
+        f"{name} gives {loss:.6g} on {len(targets)} examples, expected {desired:.6g} "
+        f"({equation}, averaged over the batch)")
+
+
 # The binary loss, forward and backward take pre-processed images from the data file,
 # not from your pre_process_images.
 @subtask("2a loss", "task2a.py:cross_entropy_loss")
 def test_binary_cross_entropy(expected):
-    targets, outputs, desired = (expected["binary_targets"], expected["binary_outputs"],
-                                 expected["binary_loss"])
-    loss = module("task2a").cross_entropy_loss(targets.copy(), outputs.copy())
-    assert np.ndim(loss) == 0, (
-        f"cross_entropy_loss (task2a.py) must return one number, the mean over the batch, "
-        f"got an array of shape {np.shape(loss)}")
-    loss = float(loss)
-    if np.isclose(loss, len(targets) * desired):
-        raise AssertionError("cross_entropy_loss (task2a.py) sums over the batch: it must "
-                             f"average (divide by N = {len(targets)})")
-    if np.isclose(loss, -desired):
-        raise AssertionError("cross_entropy_loss (task2a.py) has the wrong sign: the loss is "
-                             "-1/N sum_n (y_n ln y_hat_n + (1 - y_n) ln(1 - y_hat_n)) >= 0")
-    assert np.isclose(loss, desired, rtol=1e-9), (
-        f"cross_entropy_loss (task2a.py) gives {loss:.6g} on {len(targets)} examples, "
-        f"expected {desired:.6g} (Equation 3, averaged over the batch)")
+    check_loss("task2a", expected["binary_targets"], expected["binary_outputs"],
+               float(expected["binary_loss"]),
+               "-1/N sum_n (y_n ln y_hat_n + (1 - y_n) ln(1 - y_hat_n))", "Equation 3")
 
 
 @subtask("2a forward", "task2a.py:BinaryModel.forward")
@@ -351,22 +356,9 @@ def test_one_hot_encode(expected):
 
 @subtask("3a loss", "task3a.py:cross_entropy_loss")
 def test_softmax_cross_entropy(expected):
-    targets, outputs, desired = (expected["softmax_targets"], expected["softmax_outputs"],
-                                 expected["softmax_loss"])
-    loss = module("task3a").cross_entropy_loss(targets.copy(), outputs.copy())
-    assert np.ndim(loss) == 0, (
-        f"cross_entropy_loss (task3a.py) must return one number, the mean over the batch, "
-        f"got an array of shape {np.shape(loss)}")
-    loss = float(loss)
-    if np.isclose(loss, len(targets) * desired):
-        raise AssertionError("cross_entropy_loss (task3a.py) sums over the batch: it must "
-                             f"average (divide by N = {len(targets)})")
-    if np.isclose(loss, -desired):
-        raise AssertionError("cross_entropy_loss (task3a.py) has the wrong sign: the loss is "
-                             "-1/N sum_n sum_k y_k ln y_hat_k >= 0")
-    assert np.isclose(loss, desired, rtol=1e-9), (
-        f"cross_entropy_loss (task3a.py) gives {loss:.6g} on {len(targets)} examples, "
-        f"expected {desired:.6g} (Equation 5, averaged over the batch)")
+    check_loss("task3a", expected["softmax_targets"], expected["softmax_outputs"],
+               float(expected["softmax_loss"]), "-1/N sum_n sum_k y_k ln y_hat_k",
+               "Equation 5")
 
 
 @subtask("3a forward/backward", "task3a.py:SoftmaxModel.forward")
