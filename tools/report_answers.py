@@ -269,20 +269,21 @@ def trend(rows, key):
     """How rows[i][key] moves with lambda, against the noise of two runs (the larger of
     their swings, as for the change of Table 4d). `to`: the row of largest lambda that
     differs from the first (lambda = 0) by more than that noise, or None; `rest`: the rows
-    after it, all within the noise of the first; `down`: it lies below the first; `each`:
-    every step up to it moves that way beyond the noise; `steady`: no step moves against
-    it beyond the noise (a trend word needs `to` and `steady`)."""
+    after it, all within the noise of the first; `down`: it lies below the first; `steps`:
+    how many steps of lambda lead to it; `each`: every one moves that way beyond the noise;
+    `steady`: none moves against it beyond the noise (a trend word needs `to` and
+    `steady`)."""
     def noise(a, b):
         return max(a["swing"], b["swing"])
     first = rows[0]
     beyond = [i for i, row in enumerate(rows) if i and abs(row[key] - first[key]) >
               noise(first, row)]
     if not beyond:
-        return dict(to=None, rest=rows[1:], down=False, each=False, steady=False)
+        return dict(to=None, rest=rows[1:], down=False, steps=0, each=False, steady=False)
     k = beyond[-1]
     sign = -1 if rows[k][key] < first[key] else 1
     moves = [(sign * (b[key] - a[key]), noise(a, b)) for a, b in zip(rows[:k], rows[1:k + 1])]
-    return dict(to=rows[k], rest=rows[k + 1:], down=sign < 0,
+    return dict(to=rows[k], rest=rows[k + 1:], down=sign < 0, steps=k,
                 each=all(move > limit for move, limit in moves),
                 steady=all(move >= -limit for move, limit in moves))
 
