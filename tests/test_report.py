@@ -651,7 +651,7 @@ def test_no_overfitting_is_said(committed, results, shipped_wording):
     assert "**No clear sign.**" in text and "**Yes, mildly.**" not in text
     # Task 4d speaks of its own lambda = 0 row (here not Task 3's run) and says so
     assert "(a gap of 1.88 points at $\\lambda = 0$, beyond the 0.67 that sampling " \
-           "explains but small)" in text
+           "explains but under 2)" in text
     assert "This is the model of Task 3; the $\\lambda = 0$ model of Task 4 is another run " \
            "(Task 4d)." in text
     assert "a gap of +1.88 against +0.20 points (Task 3d)" in text
@@ -728,7 +728,8 @@ def test_task4_lambda0_other_than_task3_is_said(committed, results, shipped_word
     results["task4"]["runs"]["0.0"]["final_val_accuracy"] = 0.9101
     text = rendered(committed, results)
     assert "The $\\lambda = 0$ row is not the model of Task 3: Task 4 trained it again with " \
-           "the same settings, and it reaches a validation accuracy of 0.9101 against 0.9123" in text
+           "the same settings, and it reaches a validation accuracy of 0.9101 against " \
+           "0.9123" in text
     assert "so the code or the libraries changed between the runs of Task 3 and Task 4." in text
     assert "trained again with the settings of Task 3 but not the same run (see Task 4d)." in text
     assert "is another run (Task 4d)." in text and "other settings" not in text

@@ -346,7 +346,7 @@ def facts_task4(r4, r3):
     return dict(
         alpha=alpha, same_as_task3=same, other_settings=other_settings,
         little_overfitting=rows[0]["gap"] < MILD_GAP, base=base, rows=rows, reg=reg,
-        overfits=rows[0]["gap"] > rows[0]["gap_noise"],
+        overfits=rows[0]["gap"] > rows[0]["gap_noise"], mild_points=f"{100 * MILD_GAP:g}",
         lower=[r for r in reg if r["effect"] == "lower"],
         within=[r for r in reg if r["effect"] == "within"],
         higher=[r for r in reg if r["effect"] == "higher"],
