@@ -265,10 +265,15 @@ def test_task2_spike_study(task2_run):
     # digit 2 is target 1: the share of 2s among the training images, counted here
     labels = utils.load_binary_dataset(2, 3, verbose=False)[1]
     assert study["share_of_twos_overall"] == pytest.approx(labels.mean(), rel=1e-12)
+    # and in each fixed batch, in the order without shuffling
+    batch_size = hyperparameters_of(task2_run)["batch_size"]
+    per_batch = labels[:steps_per_epoch * batch_size, 0].reshape(steps_per_epoch, -1).mean(axis=1)
+    assert study["share_of_twos_each_batch"] == pytest.approx(per_batch.tolist(), rel=1e-12)
+    assert study["share_of_twos_batches"] == [min(per_batch), max(per_batch)]
     for drop in study["largest_drops_no_shuffle"]:
         assert drop["step"] >= warm_up_step and drop["drop"] > 0
         assert drop["batch_index"] == drop["step"] % steps_per_epoch
-        assert 0 <= drop["share_of_twos"] <= 1
+        assert drop["share_of_twos"] == study["share_of_twos_each_batch"][drop["batch_index"]]
     printed = re.search(r"\[2e\].*median ([\d.]+) over (\d+) seeds", task2_run.stdout)
     assert float(printed[1]) == pytest.approx(study["ratio_median"], abs=0.0051)
     assert int(printed[2]) == len(study["pairs"])
@@ -294,6 +299,7 @@ def test_task2_spike_study_of_runs_too_short_to_measure():
     assert study["largest_drops_no_shuffle"] == [] and study["seeds_less_spiky"] == 0
     assert study["validation_every"] == 6 and study["drop_period_steps"] == 186
     assert study["share_of_twos_overall"] == pytest.approx(Y_train.mean())
+    assert len(study["share_of_twos_each_batch"]) == steps_per_epoch
 
 
 def test_task2a_main_sanity_checks(task_scripts):

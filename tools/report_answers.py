@@ -21,7 +21,7 @@ import json
 import math
 import re
 from pathlib import Path
-from statistics import median
+from statistics import fmean, median, pstdev
 
 import jinja2
 
@@ -172,11 +172,18 @@ def facts_task2(r2):
                  for b, group in by_batch.items() if len(group) >= 2]
     # the batch with the most drops first; between equals, the one with the largest drop
     recurring.sort(key=lambda g: (-len(g["steps"]), -g["largest_drop"]))
-    low, high = sp["share_of_twos_batches"]
+    # a validation directly follows only every seen_every-th fixed batch
+    seen_every = math.gcd(every, per_epoch)
+    shares = sp.get("share_of_twos_each_batch")
+    if recurring and shares is None:
+        raise ReportError("results/task2.json lacks the share of 2s of each fixed batch (an "
+                          "older task2.py wrote it): run `.venv/bin/python task2.py` again, "
+                          "or `rm results/task2.json && make report`.")
     for group in recurring:
-        group["extreme"] = ("fewest" if group["share_of_twos"] <= low else
-                            "most" if group["share_of_twos"] >= high else None)
+        group.update(batch_balance(shares, group["batch"], seen_every,
+                                   {d["batch_index"] for d in drops}))
     gaps = sorted({b - a for g in recurring for a, b in zip(g["steps"], g["steps"][1:])})
+    drop_epochs = sorted(step // per_epoch for g in recurring for step in g["steps"])
     stops = seeds["stop_epochs"]
     budget_end = hp["num_epochs"] - 1
     # older results files lack the flags: a run that ended before the last epoch stopped early
@@ -196,6 +203,9 @@ def facts_task2(r2):
         period=math.lcm(every, per_epoch), every=every, per_epoch=per_epoch,
         drops=drops, recurring=recurring,
         recurring_drops=sum(len(g["steps"]) for g in recurring), gaps=gaps,
+        seen_every=seen_every, n_seen=len(range(0, per_epoch, seen_every)),
+        drop_epoch_first=drop_epochs[0] if drop_epochs else None,
+        drop_epoch_last=drop_epochs[-1] if drop_epochs else None,
         gaps_are_periods=bool(gaps) and all(g % math.lcm(every, per_epoch) == 0
                                             for g in gaps),
         seeds_text=(f"seed {seeds['seeds'][0]}" if len(stops) == 1 else
@@ -205,6 +215,28 @@ def facts_task2(r2):
         stop_median=median(early_stops) if early_stops else None,
         stop_min=min(early_stops, default=None), stop_max=max(early_stops, default=None),
     )
+
+
+def batch_balance(shares, batch, seen_every, after_drops):
+    """How one-sided fixed batch `batch` is against the spread of all fixed batches
+    (`shares`: the share of 2s of each): z, its distance from their mean in standard
+    deviations; rank, 1 for the batch farthest from the mean; rank_seen, the same among
+    the batches a validation directly follows (every seen_every-th); calm, the most
+    one-sided of those that are farther out than it and followed by none of the largest
+    drops (batch indices `after_drops`), or None. The verdict: "typical" within one
+    standard deviation; "not_alone" when a calm batch exists, so the balance alone cannot
+    explain the drops; "may_matter" otherwise."""
+    mean, spread = fmean(shares), pstdev(shares)
+    off = [abs(share - mean) for share in shares]
+    farther = [b for b in range(len(shares)) if off[b] > off[batch]]
+    farther_seen = [b for b in farther if b % seen_every == 0]
+    calm = [b for b in farther_seen if b not in after_drops]
+    calm = max(calm, key=lambda b: off[b], default=None)
+    z = (shares[batch] - mean) / spread if spread > 0 else 0.0
+    return dict(z=z, rank=1 + len(farther), rank_seen=1 + len(farther_seen),
+                calm=None if calm is None else dict(batch=calm, share_of_twos=shares[calm]),
+                verdict=("typical" if abs(z) < 1 else "not_alone" if calm is not None
+                         else "may_matter"))
 
 
 SETTING_NAMES = {"num_epochs": "epoch budget", "batch_size": "batch size",
@@ -225,14 +257,43 @@ def setting(value):
 MILD_GAP = 0.02
 
 
+def sampling_noise(p_train, p_val, shapes):
+    """Two standard errors of the difference of a training and a validation accuracy,
+    measured on the numbers of images in shapes: a larger train-validation gap is more
+    than sampling explains."""
+    n_train, n_val = shapes["X_train"][0], shapes["X_val"][0]
+    return 2 * math.sqrt(p_train * (1 - p_train) / n_train + p_val * (1 - p_val) / n_val)
+
+
+def trend(rows, key):
+    """How rows[i][key] moves with lambda, against the noise of two runs (the larger of
+    their swings, as for the change of Table 4d). `to`: the row of largest lambda that
+    differs from the first (lambda = 0) by more than that noise, or None; `rest`: the rows
+    after it, all within the noise of the first; `down`: it lies below the first; `steps`:
+    how many steps of lambda lead to it; `each`: every one moves that way beyond the noise;
+    `steady`: none moves against it beyond the noise (a trend word needs `to` and
+    `steady`)."""
+    def noise(a, b):
+        return max(a["swing"], b["swing"])
+    first = rows[0]
+    beyond = [i for i, row in enumerate(rows) if i and abs(row[key] - first[key]) >
+              noise(first, row)]
+    if not beyond:
+        return dict(to=None, rest=rows[1:], down=False, steps=0, each=False, steady=False)
+    k = beyond[-1]
+    sign = -1 if rows[k][key] < first[key] else 1
+    moves = [(sign * (b[key] - a[key]), noise(a, b)) for a, b in zip(rows[:k], rows[1:k + 1])]
+    return dict(to=rows[k], rest=rows[k + 1:], down=sign < 0, steps=k,
+                each=all(move > limit for move, limit in moves),
+                steady=all(move >= -limit for move, limit in moves))
+
+
 def facts_task3(r3):
     """Task 3d's verdict: is the train-validation gap larger than sampling noise?"""
     run, shapes = r3["run"], r3["shapes"]
     # the accuracies as the report prints them (4 decimals), so that differences add up
     p_train, p_val = round(run["final_train_accuracy"], 4), round(run["final_val_accuracy"], 4)
-    n_train, n_val = shapes["X_train"][0], shapes["X_val"][0]
-    # standard error of the difference of two accuracies measured on n_train and n_val images
-    noise = 2 * math.sqrt(p_train * (1 - p_train) / n_train + p_val * (1 - p_val) / n_val)
+    noise = sampling_noise(p_train, p_val, shapes)
     gap = p_train - p_val
     checks = r3.get("gradient_checks", [])
     return dict(checks=checks,
@@ -246,6 +307,8 @@ def facts_task3(r3):
 
 
 def facts_task4(r4, r3):
+    """What the answers of Task 4 say, derived from results/task4.json and, for the
+    comparison with Task 3's model and the number of images, results/task3.json."""
     hp = r4["hyperparameters"]
     alpha = hp["learning_rate"]
     base = run4(r4, 0.0)
@@ -258,21 +321,22 @@ def facts_task4(r4, r3):
         change = round(run["final_val_accuracy"], 4) - round(base["final_val_accuracy"], 4)
         noise = max(swing[repr(float(value))], swing["0.0"])
         tau = 1 / (2 * alpha * value) if value else None
+        # the accuracies as printed (4 decimals), so that differences add up
+        train, val = round(run["final_train_accuracy"], 4), round(run["final_val_accuracy"], 4)
         rows.append(dict(
             lam=value, run=run, change=change, swing=swing[repr(float(value))],
             effect=("none" if value == 0 else "within" if abs(change) <= noise
                     else "lower" if change < 0 else "higher"),
-            gap=round(run["final_train_accuracy"], 4) - round(run["final_val_accuracy"], 4),
+            train=train, val=val, gap=train - val,
+            gap_noise=sampling_noise(train, val, r3["shapes"]),
             tau=tau, taus=run["best_step"] / tau if tau else None))
     reg = rows[1:]
     norms = [row["run"]["weight_norm_sq"] for row in reg]
     on = run4(r4, r4["lambdas_4b"][1])
     off = run4(r4, r4["lambdas_4b"][0])
     tau_on = 1 / (2 * alpha * r4["lambdas_4b"][1]) if r4["lambdas_4b"][1] else None
-    gaps = [row["gap"] for row in rows]
-    train = [row["run"]["final_train_accuracy"] for row in rows]
-    val = [row["run"]["final_val_accuracy"] for row in rows]
     lams = [row["lam"] for row in reg]
+    train_trend, val_trend = trend(rows, "train"), trend(rows, "val")
     # Task 4's settings against Task 3's (lambda aside): the text says "the settings of
     # Task 3" only if they are the same
     hp3 = {k: v for k, v in r3["hyperparameters"].items() if k != "l2_reg_lambda"}
@@ -282,13 +346,18 @@ def facts_task4(r4, r3):
     return dict(
         alpha=alpha, same_as_task3=same, other_settings=other_settings,
         little_overfitting=rows[0]["gap"] < MILD_GAP, base=base, rows=rows, reg=reg,
+        overfits=rows[0]["gap"] > rows[0]["gap_noise"], mild_points=f"{100 * MILD_GAP:g}",
         lower=[r for r in reg if r["effect"] == "lower"],
         within=[r for r in reg if r["effect"] == "within"],
         higher=[r for r in reg if r["effect"] == "higher"],
-        gap_shrinks=all(b < a for a, b in zip(gaps, gaps[1:])),
-        norm_falls=len(norms) > 1 and all(b < a for a, b in zip(norms, norms[1:])),
-        train_falls=all(b <= a for a, b in zip(train, train[1:])) and train[-1] < train[0],
-        val_falls=all(b <= a for a, b in zip(val, val[1:])) and val[-1] < val[0],
+        gap_trend=trend(rows, "gap"),
+        # as printed (3 significant digits), the norm is lower at every larger lambda
+        norm_falls=len(norms) > 1 and all(float(sig3(b)) < float(sig3(a))
+                                          for a, b in zip(norms, norms[1:])),
+        # lower at the largest lambda beyond the noise, and no step up beyond it
+        train_falls=(train_trend["to"] is rows[-1] and train_trend["down"]
+                     and train_trend["steady"]),
+        val_falls=val_trend["to"] is rows[-1] and val_trend["down"] and val_trend["steady"],
         norm_ratio=norms[0] / norms[-1] if norms[-1] > 0 else math.inf,
         lam_ratio=lams[-1] / lams[0],
         settled=[r for r in reg if r["taus"] >= 3], unsettled=[r for r in reg if r["taus"] < 3],
