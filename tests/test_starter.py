@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,15 +88,33 @@ def starter(tmp_path_factory):
     return folder
 
 
+def table(output: str) -> dict:
+    """{subtask: (status, message)} of the autograder's output."""
+    return {m["name"]: (m["status"], m["message"]) for m in map(ROW.match,
+            output.splitlines()) if m}
+
+
 def check(folder: Path):
     """Run the autograder in folder: (exit status, {subtask: (status, message)}, output)."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--subtasks",
          "tests/test_subtasks.py"], cwd=folder, capture_output=True, text=True, timeout=300,
         env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
-    rows = {m["name"]: (m["status"], m["message"]) for m in map(ROW.match,
-            result.stdout.splitlines()) if m}
-    return result.returncode, rows, result.stdout + result.stderr
+    return result.returncode, table(result.stdout), result.stdout + result.stderr
+
+
+def check_many(folders) -> list:
+    """check() in each folder, run from one process (tests/run_checks.py)."""
+    subprocess.run([sys.executable, str(Path(__file__).parent / "run_checks.py"),
+                    *map(str, folders)], check=True, timeout=600,
+                   env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    results = []
+    for folder in folders:
+        output = (folder / "check.out").read_text()
+        status = int((folder / "check.status").read_text() or 1) \
+            if (folder / "check.status").exists() else 1
+        results.append((status, table(output), output))
+    return results
 
 
 def filled(starter: Path, into: Path) -> Path:
@@ -139,21 +156,19 @@ def plant(starter: Path, folder: Path, changes) -> None:
 
 
 def test_each_planted_mistake_fails_its_own_subtask_only(starter, tmp_path):
-    def run(item):
-        key, (subtask, words, changes) = item
-        folder = tmp_path / key.replace("/", "-")
-        plant(starter, folder, changes)
-        return key, subtask, words, check(folder)
-
+    folders = []
+    for key, (_, _, changes) in MISTAKES.items():
+        folders.append(tmp_path / key.replace("/", "-"))
+        plant(starter, folders[-1], changes)
     problems = []
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for key, subtask, words, (status, rows, output) in pool.map(run, MISTAKES.items()):
-            failed = {name: message for name, (s, message) in rows.items() if s != "pass"}
-            if status == 0 or list(failed) != [subtask]:
-                problems.append(f"{key}: expected only {subtask!r} to fail, got "
-                                f"{failed or 'nothing'}\n{output}")
-            elif not all(word in failed[subtask] for word in words):
-                problems.append(f"{key}: the message must name {words}, got: {failed[subtask]}")
+    for (key, (subtask, words, _)), (status, rows, output) in zip(MISTAKES.items(),
+                                                                  check_many(folders)):
+        failed = {name: message for name, (s, message) in rows.items() if s != "pass"}
+        if status == 0 or list(failed) != [subtask]:
+            problems.append(f"{key}: expected only {subtask!r} to fail, got "
+                            f"{failed or 'nothing'}\n{output}")
+        elif not all(word in failed[subtask] for word in words):
+            problems.append(f"{key}: the message must name {words}, got: {failed[subtask]}")
     assert not problems, "\n".join(problems)
 
 
