@@ -1,0 +1,48 @@
+"""What every benchmark needs: the project on sys.path, one BLAS thread, and a line
+about the machine (CPU, cores, RAM, NumPy and the BLAS kernel) and its load."""
+import os
+import platform
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ[_name] = "1"  # before numpy loads its BLAS: one thread, as the task scripts
+if "numpy" in sys.modules:
+    raise RuntimeError("import common before numpy: the BLAS reads its thread count at load")
+
+
+def cpu_line() -> str:
+    """'AMD EPYC (AVX-512), 2 cores, 24.1 GB RAM'."""
+    info = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+        kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    except (OSError, StopIteration):
+        return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    flags = info.get("flags", "").split()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return (f"{info.get('model name', platform.machine())} ({vector}), {os.cpu_count()} cores, "
+            f"{kb * 1024 / 1e9:.1f} GB RAM")
+
+
+def machine_line() -> str:
+    """The CPU, Python, NumPy and its BLAS with the kernel it picked, and the load."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} "
+                     f"kernels)" for i in threadpool_info() if i.get("user_api") == "blas")
+    return (f"machine: {cpu_line()}; Python {platform.python_version()}, NumPy "
+            f"{np.__version__}, {blas or 'BLAS unknown'}\n{load_line()}")
+
+
+def load_line() -> str:
+    load = os.getloadavg()[0]
+    return (f"load average (1 min): {load:.2f}"
+            + ("  <- others are using the cores: the times below are not to be trusted"
+               if load > 0.7 else ""))
