@@ -45,8 +45,9 @@ def copy_tree(source: Path, dest: Path) -> None:
 def one_round(tree: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(["make", "--no-print-directory", "tasks"], cwd=tree,
-                          capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run(["make", "--no-print-directory", "tasks"], cwd=tree, env=env,
+                          capture_output=True, text=True)  # not `make bench`'s make flags
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
