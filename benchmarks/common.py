@@ -3,6 +3,7 @@ about the machine (CPU, cores, RAM, NumPy and the BLAS kernel) and its load."""
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +43,17 @@ def machine_line() -> str:
 
 
 def load_line() -> str:
-    load = os.getloadavg()[0]
-    return (f"load average (1 min): {load:.2f}"
-            + ("  <- others are using the cores: the times below are not to be trusted"
-               if load > 0.7 else ""))
+    """How busy the cores were in the last second, before this benchmark starts work (the
+    load average would count this benchmark's own earlier rounds)."""
+    def idle_and_total():
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+    try:
+        idle, total = idle_and_total()
+        time.sleep(1)
+        idle2, total2 = idle_and_total()
+    except OSError:
+        return f"load average (1 min): {os.getloadavg()[0]:.2f}"
+    busy = 1 - (idle2 - idle) / max(1, total2 - total)
+    return (f"cores busy in the last second: {busy:.0%}"
+            + ("  <- others are using the cores: do not trust the times" if busy > 0.1 else ""))
