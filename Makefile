@@ -86,7 +86,7 @@ bench: $(DATA)  ## a softmax epoch against the course arithmetic; tasks 2-4 agai
 	$(PY) benchmarks/bench_epoch.py; epoch=$$?; $(PY) benchmarks/bench_pipeline.py && exit $$epoch
 
 .PHONY: stress
-stress: $(DATA)  ## SIGINT/SIGTERM at random moments: no process left, no half-written file
+stress: $(DATA)  ## Ctrl-C/SIGTERM at random moments: no process left, no half-written file
 	$(PY) benchmarks/stress_signals.py
 
 clean:  ## remove generated files (keeps .venv and the data)
