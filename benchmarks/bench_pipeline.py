@@ -100,12 +100,12 @@ def main(argv=None) -> int:
         for i in range(args.rounds):
             shutil.rmtree(tree / "results", ignore_errors=True)
             shutil.rmtree(tree / "figures", ignore_errors=True)
-            load = common.load_line()
-            rounds.append(one_round(tree))
+            with common.OthersWatch() as others:
+                rounds.append(one_round(tree))
             r = rounds[-1]
             print(f"round {i + 1}: make tasks {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, packing "
                   f"limit {r['cpu'] / cores:.1f} s, ratio {r['wall'] / (r['cpu'] / cores):.3f}"
-                  f"{'' if r['waited'] else ' (task 4 did not wait for task 3)'}; {load}",
+                  f"{'' if r['waited'] else ' (task 4 did not wait for task 3)'}; {others.line()}",
                   flush=True)
         if (args.compare / "task4.json").exists():
             compare(tree / "results", args.compare)
@@ -115,7 +115,6 @@ def main(argv=None) -> int:
     print(f"make tasks from clean: {wall:.1f} s wall; packing limit {limit:.1f} s (CPU seconds "
           f"over {cores} cores); ratio {ratio:.3f}   target <= {TARGET}: "
           f"{'met' if ratio <= TARGET else 'MISSED'}")
-    print(common.load_line())
     return 0 if ratio <= TARGET else 1
 
 

@@ -2,6 +2,7 @@
 about the machine (CPU, cores, RAM, NumPy and the BLAS kernel) and its load."""
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -57,3 +58,37 @@ def load_line() -> str:
     busy = 1 - (idle2 - idle) / max(1, total2 - total)
     return (f"cores busy in the last second: {busy:.0%}"
             + ("  <- others are using the cores: do not trust the times" if busy > 0.1 else ""))
+
+
+class OthersWatch:
+    """How much CPU other processes used while this benchmark measured: the machine's busy
+    time (/proc/stat) less this process's and its children's. `with OthersWatch() as w:`,
+    then w.line()."""
+
+    def __enter__(self):
+        self.start = self._busy(), self._ours(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.end = self._busy(), self._ours(), time.perf_counter()
+
+    @staticmethod
+    def _busy() -> float:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:8]]
+        return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _ours() -> float:
+        return sum(r.ru_utime + r.ru_stime for r in (
+            resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+    def cores(self) -> float:
+        """Cores' worth of CPU others used on average (0.1 = a tenth of a core)."""
+        (busy0, ours0, t0), (busy1, ours1, t1) = self.start, self.end
+        return max(0.0, (busy1 - busy0) - (ours1 - ours0)) / (t1 - t0)
+
+    def line(self) -> str:
+        others = self.cores()
+        return (f"other processes used {others:.2f} cores on average meanwhile"
+                + ("  <- do not trust these times: measure again when the machine is idle"
+                   if others > 0.05 else ""))
