@@ -55,7 +55,7 @@ data: $(DATA)  ## the verified MNIST arrays (in data/, or in $MNIST_DATA_DIR if 
 $(DATA): | $(SETUP)
 	$(PY) mnist.py
 
-tasks: $(RESULTS)  ## run tasks 2, 3 and 4: figures/ and results/
+tasks: $(RESULTS)  ## run tasks 2, 3 and 4 side by side: figures/ and results/
 
 results/task2.json: $(TASK2) $(DATA) $(call rerun,$(FIGURES2)) | $(SETUP)
 	$(PY) task2.py

@@ -1,6 +1,7 @@
 """What the task scripts need beyond the starter code: the command line, one BLAS
 thread, result and figure files (atomic, with their SHA-256), the summary of a run,
-task 3's saved run for task 4, and independent runs in parallel processes.
+task 3's saved run for task 4 (waited for while task 3 runs next to task 4 under `make`),
+and independent runs in parallel processes.
 
 The graded code (task2a.py, task3a.py, trainer.py, the trainers in task2.py and
 task3.py) does not depend on this module; the scripts' main() functions do.
