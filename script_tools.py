@@ -1,6 +1,7 @@
 """What the task scripts need beyond the starter code: the command line, one BLAS
 thread, result and figure files (atomic, with their SHA-256), the summary of a run,
-task 3's saved run for task 4, and independent runs in parallel processes.
+task 3's saved run for task 4 (waited for while task 3 runs next to task 4 under `make`),
+and independent runs in parallel processes.
 
 The graded code (task2a.py, task3a.py, trainer.py, the trainers in task2.py and
 task3.py) does not depend on this module; the scripts' main() functions do.
@@ -9,6 +10,7 @@ import argparse
 import atexit
 import contextlib
 import ctypes
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -73,6 +75,7 @@ def parse_args(description: str, argv=None, parallel: bool = True) -> argparse.N
     for folder in (args.results_dir, args.figures_dir):  # only once every check passed
         folder.mkdir(parents=True, exist_ok=True)
     handle_stop_signals()
+    announce_running(args.results_dir, Path(sys._getframe(1).f_code.co_filename).stem)
     if not args.show:
         import matplotlib
         matplotlib.use("Agg")
@@ -290,16 +293,32 @@ def fingerprint(settings: dict, source_files) -> str:
 
 def save_run(path, key: str, w, run: dict, val_history: dict) -> None:
     """Save a finished run (weights, summary, validation history) under its fingerprint
-    `key`, atomically, so that task 4 can reuse it instead of training it again."""
+    `key`, atomically, so that task 4 can reuse it instead of training it again. The file
+    is named after the script that saves it (task3_run.npz: task3.py), which from now on
+    no longer counts as running for load_run: its run is out."""
+    path = Path(path)
     with atomic_file(path, "wb") as file:
         np.savez(file, fingerprint=key, w=w, run=json.dumps(run), val_history=json.dumps(
             {kind: list(history.items()) for kind, history in val_history.items()}))
+    lock = _RUNNING.pop(_running_file(path.parent, _maker(path)), None)
+    if lock is not None:
+        os.close(lock)
 
 
 def load_run(path, key: str, reproduce):
     """The run save_run saved under fingerprint `key`: (w, summary, val_history), or
     None if there is none, it has another fingerprint, or reproduce(w) does not give
-    back its saved (validation loss, validation accuracy) exactly."""
+    back its saved (validation loss, validation accuracy) exactly. While the script that
+    saves it runs in another process (task3.py next to task4.py under `make`), wait for
+    it to save its run or end, then look again."""
+    path = Path(path)
+    saved = _saved_run(path, key, reproduce)
+    if saved is None and _wait_for(path.parent, _maker(path)):
+        saved = _saved_run(path, key, reproduce)
+    return saved
+
+
+def _saved_run(path, key: str, reproduce):
     try:
         with np.load(path) as saved:
             if str(saved["fingerprint"]) != key:
@@ -315,6 +334,52 @@ def load_run(path, key: str, reproduce):
     except (ValueError, AssertionError):
         return None  # weights of another shape
     return w, run, val_history
+
+
+# ----------------------------------------------------------------------------
+# Scripts side by side (`make` runs tasks 2, 3 and 4 at once): who runs where
+# ----------------------------------------------------------------------------
+_RUNNING = {}  # lock file -> its descriptor, held while this process runs that script
+
+
+def _maker(run_path: Path) -> str:
+    """The script that saves a run file: task3_run.npz -> task3."""
+    return run_path.name.rsplit("_run", 1)[0]
+
+
+def _running_file(folder: Path, script: str) -> Path:
+    return Path(folder) / f".{script}.running"
+
+
+def announce_running(folder, script: str) -> None:
+    """Hold a shared lock on folder/.<script>.running while this process lives: other
+    scripts writing into the same folder see that it runs (see load_run). The kernel
+    drops the lock when the process ends, however it ends."""
+    path = _running_file(folder, script)
+    if path in _RUNNING:  # main() called again in this process
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    _RUNNING[path] = descriptor
+
+
+def _wait_for(folder, script: str) -> bool:
+    """Wait until no other process runs `script` in `folder`; whether there was one."""
+    path = _running_file(folder, script)
+    if path in _RUNNING or not path.exists():
+        return False  # this process is that script, or it never ran here
+    descriptor = os.open(path, os.O_RDWR)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            print(f"Waiting for {script}.py, which runs next to this script, to save its run",
+                  flush=True)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)  # Ctrl-C and SIGTERM still stop it
+            return True
+    finally:
+        os.close(descriptor)
 
 
 # ----------------------------------------------------------------------------

@@ -63,15 +63,15 @@ MUTATIONS = {
         [("task2a.py", "return np.concatenate([X, bias], axis=1)", "return X")]),
     "one-hot-off-by-one": (
         "one_hot_encode puts the 1 at label - 1",
-        [("task3a.py", "encoded[np.arange(Y.shape[0]), Y.astype(np.int64)] = 1",
-          "encoded[np.arange(Y.shape[0]), Y.astype(np.int64) - 1] = 1")]),
+        [("task3a.py", "encoded[np.arange(Y.shape[0]), Y] = 1",
+          "encoded[np.arange(Y.shape[0]), Y - 1] = 1")]),
     "binary-targets-inverted": (
         "binary_prune_dataset gives target 1 to the second class",
         [("utils.py", "(Y[keep] == class1).astype(np.int64)",
           "(Y[keep] == class2).astype(np.int64)")]),
     "shuffle-breaks-pairs": (
         "the shuffled batch loader pairs X rows with the wrong Y rows",
-        [("utils.py", "yield X[batch], Y[batch]", "yield X[batch], Y[np.sort(batch)]")]),
+        [("utils.py", "X, Y = X[order], Y[order]", "X, Y = X[order], Y[np.sort(order)]")]),
     "shuffle-ignored": (
         "the trainer never shuffles",
         [("trainer.py", "shuffle=self.shuffle_dataset, rng=self.rng):",

@@ -1,6 +1,8 @@
 """The Makefile reruns a task script exactly when a file it imports changes: its lists of
 prerequisites must be the script's local imports, direct and indirect."""
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,20 @@ def test_makefile_prerequisites_are_what_the_script_imports(variable, script):
         f"missing {sorted(imported - listed)}, not imported {sorted(listed - imported)}. "
         f"Edit the line `{variable} := ...` of the Makefile, so that a change of these files "
         f"reruns {script}")
+
+
+def make_database(*goals) -> str:
+    """What `make -pn GOALS` prints: the rules and variables as make reads them."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(["make", "-pn", *goals], cwd=REPO, env=env, capture_output=True,
+                          text=True).stdout
+
+
+def test_report_runs_the_task_scripts_side_by_side():
+    """make report: tasks 2, 3 and 4 at once (task 4 waits for task 3's saved run in
+    script_tools.load_run, not in the Makefile); make clean report: clean first, in order."""
+    database = make_database("report")
+    task4 = next(line for line in database.splitlines() if line.startswith("results/task4.json:"))
+    assert "results/task3.json" not in task4
+    assert re.search(r"^MAKEFLAGS = .* -j3 ", database, re.MULTILINE)
+    assert not re.search(r"^MAKEFLAGS = .* -j", make_database("clean", "report"), re.MULTILINE)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import script_tools
 from script_tools import run_parallel
 
 REPO = Path(__file__).resolve().parent.parent
@@ -170,6 +171,7 @@ def test_a_stopped_script_leaves_no_worker_and_one_line(tmp_path, how):
 
 PRINTING_SCRIPT = """
 import atexit
+import script_tools
 from script_tools import run_parallel
 
 def job(index, progress_position):
@@ -194,3 +196,58 @@ def test_output_appears_once_and_workers_skip_atexit(tmp_path):
     assert counts == dict.fromkeys(counts, 1), \
         f"each line must appear once (the workers must not repeat the parent's buffer or " \
         f"run its atexit handlers), got {finished.stdout!r}"
+
+
+# ------------------------------------------------------------------ scripts side by side
+MAKER_SCRIPT = """
+import sys, time
+from pathlib import Path
+import numpy as np
+import script_tools
+folder = Path(sys.argv[1])
+script_tools.announce_running(folder, "task3")  # as parse_args does in task3.py
+print("running", flush=True)
+while not (folder / "waiting").exists():  # until load_run in the test waits
+    time.sleep(0.01)
+time.sleep(0.2)
+script_tools.save_run(folder / "task3_run.npz", "key", np.ones((2, 2)),
+                      dict(final_val_loss=0.5, final_val_accuracy=0.9), dict(loss={0: 1.0}))
+time.sleep(30)  # saved: no longer counts as running, whatever it does next
+"""
+
+
+def test_load_run_waits_for_the_script_that_saves_the_run(tmp_path, capsys, monkeypatch):
+    """task4.py next to a running task3.py (make runs them side by side): load_run waits
+    until task 3 has saved its run, and returns it."""
+    script = tmp_path / "maker.py"
+    script.write_text(MAKER_SCRIPT)
+    maker = subprocess.Popen([sys.executable, str(script), str(tmp_path)],
+                             env=dict(os.environ, PYTHONPATH=str(REPO)),
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert maker.stdout.readline() == "running\n"
+        printed = []
+        monkeypatch.setattr("builtins.print", lambda *args, **kwargs: (
+            printed.append(" ".join(map(str, args))),
+            (tmp_path / "waiting").write_text("")))
+        loaded = script_tools.load_run(tmp_path / "task3_run.npz", "key",
+                                       lambda w: (0.5, 0.9))
+        assert loaded is not None and loaded[1]["final_val_accuracy"] == 0.9
+        assert printed == ["Waiting for task3.py, which runs next to this script, to save "
+                           "its run"]
+    finally:
+        maker.kill()
+        maker.wait()
+
+
+def test_load_run_does_not_wait_without_a_running_maker(tmp_path):
+    """No task3.py runs (or it ended): a missing run is None at once; and this process,
+    if it is the maker itself, never waits for itself."""
+    path = tmp_path / "task3_run.npz"
+    (tmp_path / ".task3.running").write_text("")  # left by a task 3 that ended
+    assert script_tools.load_run(path, "key", lambda w: (0.5, 0.9)) is None
+    script_tools.announce_running(tmp_path, "task3")
+    try:
+        assert script_tools.load_run(path, "key", lambda w: (0.5, 0.9)) is None
+    finally:
+        os.close(script_tools._RUNNING.pop(tmp_path / ".task3.running"))
