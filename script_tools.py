@@ -313,9 +313,16 @@ def load_run(path, key: str, reproduce):
     it to save its run or end, then look again."""
     path = Path(path)
     saved = _saved_run(path, key, reproduce)
-    if saved is None and _wait_for(path.parent, _maker(path)):
+    if saved is None and _other_runs(path.parent, _maker(path), wait=True):
         saved = _saved_run(path, key, reproduce)
     return saved
+
+
+def run_expected(path) -> bool:
+    """Whether a run is saved at `path`, or its script runs next to this one and will
+    save it there (see load_run)."""
+    path = Path(path)
+    return path.exists() or _other_runs(path.parent, _maker(path))
 
 
 def _saved_run(path, key: str, reproduce):
@@ -363,21 +370,22 @@ def announce_running(folder, script: str) -> None:
     _RUNNING[path] = descriptor
 
 
-def _wait_for(folder, script: str) -> bool:
-    """Wait until no other process runs `script` in `folder`; whether there was one."""
+def _other_runs(folder, script: str, wait: bool = False) -> bool:
+    """Whether another process runs `script` in `folder`; with wait, wait until it no
+    longer does (Ctrl-C and SIGTERM still stop the wait)."""
     path = _running_file(folder, script)
     if path in _RUNNING or not path.exists():
         return False  # this process is that script, or it never ran here
     descriptor = os.open(path, os.O_RDWR)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return False
-        except BlockingIOError:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        if wait:
             print(f"Waiting for {script}.py, which runs next to this script, to save its run",
                   flush=True)
-            fcntl.flock(descriptor, fcntl.LOCK_EX)  # Ctrl-C and SIGTERM still stop it
-            return True
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        return True
     finally:
         os.close(descriptor)
 

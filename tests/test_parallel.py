@@ -226,6 +226,8 @@ def test_load_run_waits_for_the_script_that_saves_the_run(tmp_path, capsys, monk
                              stdout=subprocess.PIPE, text=True)
     try:
         assert maker.stdout.readline() == "running\n"
+        assert script_tools.run_expected(tmp_path / "task3_run.npz"), \
+            "a run that a running task3.py will save is expected"
         printed = []
         monkeypatch.setattr("builtins.print", lambda *args, **kwargs: (
             printed.append(" ".join(map(str, args))),
@@ -245,9 +247,13 @@ def test_load_run_does_not_wait_without_a_running_maker(tmp_path):
     if it is the maker itself, never waits for itself."""
     path = tmp_path / "task3_run.npz"
     (tmp_path / ".task3.running").write_text("")  # left by a task 3 that ended
+    assert not script_tools.run_expected(path)
     assert script_tools.load_run(path, "key", lambda w: (0.5, 0.9)) is None
     script_tools.announce_running(tmp_path, "task3")
     try:
+        assert not script_tools.run_expected(path)  # not from itself
         assert script_tools.load_run(path, "key", lambda w: (0.5, 0.9)) is None
+        path.write_bytes(b"")
+        assert script_tools.run_expected(path), "a saved file is expected (load_run checks it)"
     finally:
         os.close(script_tools._RUNNING.pop(tmp_path / ".task3.running"))
