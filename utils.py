@@ -28,11 +28,12 @@ def batch_loader(X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle=False,
     if drop_last and num_batches == 0:
         raise ValueError(f"batch_size ({batch_size}) is larger than the data set ({len(X)} "
                          f"rows): with drop_last=True no full batch can be drawn")
-    if shuffle:  # the same random order for the rows of X and of Y
-        order = rng.permutation(len(X)) if rng is not None else np.random.permutation(len(X))
-        X, Y = X[order], Y[order]
+    indices = np.arange(len(X))
+    if shuffle:  # a new random order of the rows, the same for X and Y
+        indices = rng.permutation(len(X)) if rng is not None else np.random.permutation(len(X))
     for i in range(num_batches):
-        yield X[i * batch_size:(i + 1) * batch_size], Y[i * batch_size:(i + 1) * batch_size]
+        batch = indices[i * batch_size:(i + 1) * batch_size]
+        yield X[batch], Y[batch]
 
 
 # ---- The helpers below come ready: nothing in them is part of the tasks. ----

@@ -71,7 +71,7 @@ MUTATIONS = {
           "(Y[keep] == class2).astype(np.int64)")]),
     "shuffle-breaks-pairs": (
         "the shuffled batch loader pairs X rows with the wrong Y rows",
-        [("utils.py", "X, Y = X[order], Y[order]", "X, Y = X[order], Y[np.sort(order)]")]),
+        [("utils.py", "yield X[batch], Y[batch]", "yield X[batch], Y[np.sort(batch)]")]),
     "shuffle-ignored": (
         "the trainer never shuffles",
         [("trainer.py", "shuffle=self.shuffle_dataset, rng=self.rng):",

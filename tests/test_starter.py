@@ -65,8 +65,8 @@ MISTAKES = {
         "task3a.py", "encoded[np.arange(Y.shape[0]), Y] = 1",
         "encoded[np.arange(Y.shape[0]), Y - 1] = 1")]),
     "no-shuffle": ("2e shuffling", ["batch_loader", "original order"], [(
-        "utils.py", "order = rng.permutation(len(X)) if rng is not None else "
-        "np.random.permutation(len(X))", "order = np.arange(len(X))")]),
+        "utils.py", "indices = rng.permutation(len(X)) if rng is not None else "
+        "np.random.permutation(len(X))", "indices = np.arange(len(X))")]),
     "early-stopping-off-by-one": ("2d early stopping", ["BaseTrainer.train", "must stop after 10"],
                                   [("trainer.py", "if num_worse >= patience:\n",
                                     "if num_worse > patience:\n")]),
