@@ -3,7 +3,7 @@ independently of the code under test: hand-computed losses, accuracies and
 updates, recorded batch orders, scripted histories.
 
 Each test names the kind of one-line mistake it is there to catch (the mutation
-list in benchmarks/mutation_check.py applies them one at a time). Synthetic data
+list in tools/mutation_check.py applies them one at a time). Synthetic data
 only: small, so the whole file runs in well under a second. The trainers here train
 the tests' own models (tests/reference.py): a mistake in BinaryModel or SoftmaxModel
 fails the models' tests, not these tests of the training loop. The losses they return

@@ -1,7 +1,7 @@
 """Does the test suite catch real mistakes? Plants one mistake at a time in a scratch
 copy of the project and runs the whole suite there; every mistake must make it fail.
 
-    .venv/bin/python benchmarks/mutation_check.py [--quick] [--only ID ...] [--list]
+    .venv/bin/python tools/mutation_check.py [--quick] [--only ID ...] [--list]
 
 The project itself is never modified: the working tree (without .git, .venv and the
 generated files) is copied to a temporary folder once, and each mutation is written
