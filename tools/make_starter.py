@@ -55,8 +55,8 @@ EARLY_STOPPING = (
     "# to 0; otherwise count the validation in num_worse. The loops below stop once\n"
     "# num_worse reaches patience.")
 BEST_WEIGHTS = "# TODO (Task 2d): give the model the weights of the lowest validation loss"
-SHUFFLE = ("# TODO (Task 2e): shuffle the dataset here when shuffle is True: one new random\n"
-           "# order for the rows of both X and Y (use rng if it is given)")
+SHUFFLE = ("# TODO (Task 2e): when shuffle is True, shuffle the dataset here: make indices a\n"
+           "# new random order of the rows (with rng if it is given, else np.random)")
 
 STUBS = (
     Stub("task2a.py", "pre_process_images", "2a", "return X"),
