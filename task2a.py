@@ -30,15 +30,15 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
         targets: labels in {0, 1}, shape [batch size, 1].
         outputs: predicted probabilities in [0, 1], shape [batch size, 1].
     Returns:
-        The loss averaged over the batch. A y_hat below 2.2e-308 (a logit below about
-        -708) or a 1 - y_hat of 0 (a logit above about 37) is clamped at 2.2e-308 or
-        2**-53, so the loss stays finite: such an example counts about 708 or 37, no
-        more than its true value.
+        The loss averaged over the batch, a float.
     """
     assert np.shape(targets) == np.shape(outputs), \
         f"targets {np.shape(targets)} and outputs {np.shape(outputs)} must have one shape"
     checks.check_binary_targets(targets)
     checks.check_probabilities(outputs)
+    # A y_hat below 2.2e-308 (a logit below about -708) or a 1 - y_hat of 0 (a logit above
+    # about 37) is clamped at 2.2e-308 or 2**-53, so the loss stays finite: such an example
+    # counts about 708 or 37, no more than its true value.
     log_p = np.log(np.maximum(outputs, np.finfo(np.float64).tiny))
     log_not_p = np.log(np.maximum(1.0 - outputs, np.finfo(np.float64).epsneg))
     return float(-np.mean(targets * log_p + (1.0 - targets) * log_not_p))

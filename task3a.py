@@ -17,14 +17,15 @@ def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> float:
         targets: one-hot labels, shape [batch size, num classes].
         outputs: predicted probabilities in [0, 1], shape [batch size, num classes].
     Returns:
-        -1/N sum_n sum_k y_k log(y_hat_k). A probability that rounds to 0 (a logit
-        about 708 below the largest) counts as the smallest positive float, so the loss
-        stays finite: about 708 for such an example, less than its true value.
+        -1/N sum_n sum_k y_k log(y_hat_k), a float.
     """
     assert np.shape(targets) == np.shape(outputs), \
         f"targets {np.shape(targets)} and outputs {np.shape(outputs)} must have one shape"
     checks.check_one_hot(targets)
     checks.check_probabilities(outputs)
+    # A probability that rounds to 0 (a logit about 708 below the largest) counts as the
+    # smallest positive float, so the loss stays finite: about 708 for such an example,
+    # less than its true value.
     log_p = np.log(np.maximum(outputs, np.finfo(np.float64).tiny))
     return float(-np.sum(targets * log_p) / targets.shape[0])
 
@@ -50,7 +51,8 @@ class SoftmaxModel:
         Args:
             X: images of shape [batch size, 785]
         Returns:
-            y_hat: class probabilities (Eq. 4), shape [batch size, 10]
+            y_hat: class probabilities (Eq. 4), shape [batch size, 10]; finite also for
+            logits in the thousands (large weights)
         """
         assert isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == self.I, \
             f"expected X, an array [batch size, {self.I}] (pre-processed), got {np.shape(X)}"

@@ -44,9 +44,9 @@ MISTAKES = {
         "task2a.py", "X.T @ (outputs - targets) / X.shape[0]", "X.T @ (outputs - targets)")]),
     "softmax-missing-1/N": ("3a forward/backward", ["SoftmaxModel.backward", "divide by N"], [(
         "task3a.py", "X.T @ (outputs - targets) / X.shape[0]", "X.T @ (outputs - targets)")]),
-    "missing-L2": ("4a L2 gradient", ["SoftmaxModel.backward", "L2 term is missing"], [(
+    "missing-L2": ("4a/4b L2 gradient", ["SoftmaxModel.backward", "L2 term is missing"], [(
         "task3a.py", "        self.grad += 2 * self.l2_reg_lambda * self.w\n", "")]),
-    "L2-without-2": ("4a L2 gradient", ["SoftmaxModel.backward", "2 lambda w"], [(
+    "L2-without-2": ("4a/4b L2 gradient", ["SoftmaxModel.backward", "2 lambda w"], [(
         "task3a.py", "self.grad += 2 * self.l2_reg_lambda * self.w",
         "self.grad += self.l2_reg_lambda * self.w")]),
     "divide-by-255": ("2a pre-processing", ["pre_process_images", "255"], [(
@@ -74,9 +74,43 @@ MISTAKES = {
         "trainer.py", "        self.model.w = best_w\n", "")]),
     "accuracy-threshold-reversed": ("2c accuracy", ["calculate_accuracy (task2.py)"], [(
         "task2.py", "predictions = outputs >= 0.5", "predictions = outputs < 0.5")]),
+    "shuffle-ignores-rng": ("2e shuffling", ["batch_loader", "rng"], [(
+        "utils.py", "indices = rng.permutation(len(X)) if rng is not None else "
+        "np.random.permutation(len(X))", "np.random.shuffle(indices)")]),
+    "patience-count-never-reset": ("2d early stopping", ["BaseTrainer.train", "starts again"], [(
+        "trainer.py", "best_val_loss, best_w, num_worse = val_loss, self.model.w.copy(), 0",
+        "best_val_loss, best_w = val_loss, self.model.w.copy()")]),
+    "best-weights-not-copied": ("2d early stopping", ["BaseTrainer.train", "a copy"], [(
+        "trainer.py", "best_val_loss, best_w, num_worse = val_loss, self.model.w.copy(), 0",
+        "best_val_loss, best_w, num_worse = val_loss, self.model.w, 0")]),
+    "early-stop-returns": ("2d early stopping", ["BaseTrainer.train", "break, not return"], [(
+        "trainer.py", "                        if num_worse >= patience:\n"
+        "                            break\n                    if num_worse >= patience:\n"
+        "                        break\n", "                        if num_worse >= patience:\n"
+        "                            return train_history, val_history\n")]),
+    "pre-process-float32": ("2a pre-processing", ["pre_process_images", "float64"], [(
+        "task2a.py", "X.astype(np.float64) / 127.5", "X.astype(np.float32) / 127.5")]),
+    "accuracy-threshold-strict": ("2c accuracy", ["calculate_accuracy (task2.py)", "0.5 or more"],
+                                  [("task2.py", "outputs >= 0.5", "outputs > 0.5")]),
     "step-uphill": ("3b/3c training step and accuracy", ["SoftmaxTrainer.train_step", "w = w -"],
                     [("task3.py", "self.model.w - self.learning_rate * self.model.grad",
                       "self.model.w + self.learning_rate * self.model.grad")]),
+}
+
+
+# Other ways to write a function right: each must pass every subtask
+ALTERNATIVES = {
+    "naive-sigmoid": [("task2a.py", "np.exp(-np.logaddexp(0.0, -z))", "1 / (1 + np.exp(-z))")],
+    "backward-calls-forward": [("task2a.py", "X.T @ (outputs - targets) / X.shape[0]",
+                                "X.T @ (self.forward(X) - targets) / X.shape[0]")],
+    "one-hot-by-eye": [("task3a.py", "    encoded = np.zeros((Y.shape[0], num_classes))\n"
+                        "    encoded[np.arange(Y.shape[0]), Y] = 1\n    return encoded\n",
+                        "    return np.eye(num_classes)[Y]\n")],
+    "shuffle-in-place": [("utils.py", "indices = rng.permutation(len(X)) if rng is not None "
+                          "else np.random.permutation(len(X))",
+                          "(rng or np.random).shuffle(indices)")],
+    "update-in-place": [("task2.py", "self.model.w = self.model.w - self.learning_rate * "
+                         "self.model.grad", "self.model.w -= self.learning_rate * self.model.grad")],
 }
 
 
@@ -156,13 +190,20 @@ def plant(starter: Path, folder: Path, changes) -> None:
 
 
 def test_each_planted_mistake_fails_its_own_subtask_only(starter, tmp_path):
+    """Each mistake fails its own subtask, naming the function and the fault; each
+    other right way of writing a function passes."""
+    cases = {**MISTAKES, **{key: (None, [], changes) for key, changes in ALTERNATIVES.items()}}
     folders = []
-    for key, (_, _, changes) in MISTAKES.items():
+    for key, (_, _, changes) in cases.items():
         folders.append(tmp_path / key.replace("/", "-"))
         plant(starter, folders[-1], changes)
     problems = []
-    for (key, (subtask, words, _)), (status, rows, output) in zip(MISTAKES.items(),
+    for (key, (subtask, words, _)), (status, rows, output) in zip(cases.items(),
                                                                   check_many(folders)):
+        if subtask is None:
+            if status != 0 or any(s != "pass" for s, _ in rows.values()):
+                problems.append(f"{key}: a right way to write it, but it did not pass:\n{output}")
+            continue
         failed = {name: message for name, (s, message) in rows.items() if s != "pass"}
         if status == 0 or list(failed) != [subtask]:
             problems.append(f"{key}: expected only {subtask!r} to fail, got "
@@ -175,6 +216,12 @@ def test_each_planted_mistake_fails_its_own_subtask_only(starter, tmp_path):
 def test_the_starter_is_our_tree_with_the_stubs(starter):
     """Our bodies put back give our files byte for byte; the other files are ours."""
     for path, (source, _, blocks) in make_starter.stubbed_files().items():
+        if path in make_starter.REMOVED:  # the report's helpers: gone, not put back
+            tree = ast.parse((starter / path).read_text())
+            names = {getattr(node, "name", None) for node in tree.body} | {
+                target.id for node in tree.body for target in getattr(node, "targets", ())}
+            assert not names & set(make_starter.REMOVED[path]), path
+            continue
         text = (starter / path).read_text(encoding="utf-8")
         assert make_starter.put_back(text, blocks) == source, f"{path} differs beyond its stubs"
     for path in make_starter.COPIED:
@@ -191,6 +238,9 @@ def test_each_stub_keeps_signature_docstring_and_checks_and_names_its_task(start
         source = (starter / stub.path).read_text()
         theirs = make_starter.find_function(ast.parse(source), stub.function, stub.path)
         assert ast.dump(ours.args) == ast.dump(theirs.args), stub.function
+        if stub.whole_body:  # the report's facts: nothing of ours stays
+            assert ast.get_docstring(theirs) is None and len(theirs.body) == 1, stub.function
+            continue
         assert ast.get_docstring(ours) == ast.get_docstring(theirs), stub.function
         body = ast.get_source_segment(source, theirs)
         assert f"Task {stub.task}" in body and ("TODO" in body or stub.todo), body

@@ -5,7 +5,7 @@ The expected numbers are data (tests/expected.npz), computed once from a solutio
 course staff; the other checks are properties (rows that sum to one, a permutation).
 The functions a test does not check are replaced by stand-ins, so a mistake in one
 function fails its own subtask and no other. The modules are imported inside the tests:
-a file of yours that does not import fails the subtasks of that file only.
+a file of yours that does not import fails the subtasks of the files that import it.
 """
 import importlib
 
@@ -56,12 +56,16 @@ def test_pre_process_images(expected):
     assert isinstance(out, np.ndarray) and out.shape == desired.shape, (
         f"pre_process_images must return an array of shape {desired.shape} for "
         f"{len(images)} images (784 pixels, then a 1 for the bias), got shape {np.shape(out)}")
-    assert out.dtype.kind == "f", f"pre_process_images must return floats, got {out.dtype}"
+    assert out.dtype == np.float64, (f"pre_process_images must return float64 (as the "
+                                     f"docstring says), got {out.dtype}")
     assert_all(out[:, -1] == 1, "pre_process_images: the last column must be all ones "
                "(the bias trick)", out[:, -1])
     if np.allclose(out[:, :-1], images / 255):
         raise AssertionError("pre_process_images maps the pixels to [0, 1] (divides by 255): "
                              "they must lie in [-1, 1], with 0 -> -1 and 255 -> 1")
+    if not np.allclose(out, desired, rtol=1e-7, atol=0) and np.allclose(out, desired, atol=1e-6):
+        raise AssertionError("pre_process_images loses digits: compute in float64 "
+                             "(X.astype(np.float64)), not in float32")
     assert_close(out, desired, "pre_process_images must map a pixel x in [0, 255] linearly to "
                  "[-1, 1] (0 -> -1, 255 -> 1)")
 
@@ -194,7 +198,7 @@ def check_train_step(task, loss_modules, monkeypatch, num_outputs):
                               "and the batch's targets, from before the update")
 
 
-def check_accuracy(task, outputs, targets, desired):
+def check_accuracy(task, outputs, targets, desired, rule):
     """calculate_accuracy on a stand-in model that returns `outputs`."""
     __tracebackhide__ = True
     model = FakeModel(np.zeros((785, targets.shape[1])), [outputs.copy()])
@@ -207,7 +211,7 @@ def check_accuracy(task, outputs, targets, desired):
     assert np.isclose(float(accuracy), desired), (
         f"calculate_accuracy ({task}.py) gives {float(accuracy):g} where "
         f"{round(desired * len(outputs))} of {len(outputs)} predictions are right "
-        f"({desired:g})" + ("; it counts the wrong ones"
+        f"({desired:g}; {rule})" + ("; it counts the wrong ones"
                             if np.isclose(float(accuracy), 1 - desired) else ""))
 
 
@@ -219,12 +223,13 @@ def test_logistic_train_step(monkeypatch):
 @subtask("2c accuracy", "task2.py:calculate_accuracy")
 def test_binary_accuracy(expected):
     check_accuracy("task2", expected["binary_acc_outputs"], expected["binary_acc_targets"],
-                   float(expected["binary_accuracy"]))
+                   float(expected["binary_accuracy"]), "an output of 0.5 or more predicts 1")
 
 
 # ------------------------------------------------------------------ task 2d, 2e
 class StepModel:
-    """A stand-in model whose weights are the number of train steps taken so far."""
+    """A stand-in model whose weights are the number of train steps taken so far
+    (changed in place, as `w -= learning_rate * grad` would)."""
 
     def __init__(self):
         self.w = np.zeros((785, 1))
@@ -237,7 +242,7 @@ def scripted_run(val_losses, num_epochs):
 
     class ScriptedTrainer(trainer_module.BaseTrainer):
         def train_step(self, X_batch, Y_batch):
-            self.model.w = self.model.w + 1
+            self.model.w += 1
             return 1.0
 
         def validation_step(self):
@@ -264,16 +269,22 @@ def test_early_stopping(expected):
             f"{name} never stops early: the validation loss is lowest at validation "
             f"{best + 1} and does not go lower in the {desired - best - 1} after it; training "
             f"must stop after {desired - best - 1} validations in a row without a lower loss")
+    hint = ("the count starts again at 0 with every lower loss" if num_validations < desired
+            else "an equal loss is no improvement")
     assert num_validations == desired, (
         f"{name} stops after {num_validations - best - 1} validations in a row without a "
         f"lower validation loss; it must stop after {desired - best - 1} (at validation "
-        f"{desired}, not {num_validations}; an equal loss is no improvement)")
+        f"{desired}, not {num_validations}; {hint})")
+    assert trainer.early_stopped and trainer.stop_epoch == int(expected["es_stop_epoch"]), (
+        f"{name} must leave the loops with break, not return: the lines after them record "
+        f"where training stopped (self.early_stopped, self.stop_epoch)")
     last_step, best_step = max(train_history["loss"]), int(expected["es_best_step"])
     kept = float(np.asarray(trainer.model.w).ravel()[0]) - 1  # w counts the steps
     if kept == last_step != best_step:
         raise AssertionError(
             f"{name} keeps the weights of the last step ({last_step}); after training the "
-            f"model must get back the weights of the lowest validation loss (step {best_step})")
+            f"model must get back the weights of the lowest validation loss (step "
+            f"{best_step}), a copy kept then (weights can change in place afterwards)")
     assert kept == best_step, (
         f"{name} leaves the model with the weights of step {kept:g}; it must keep those of "
         f"the lowest validation loss (step {best_step})")
@@ -330,6 +341,13 @@ def test_batch_loader_shuffles(expected):
                                  "epoch: draw a new random order each time it is called")
     assert shuffled_epochs(False, 1) == [list(range(48))], \
         "batch_loader(shuffle=False) must keep the rows in their order"
+    state = np.random.get_state()[1].copy()
+    orders = [shuffled_epochs(True, 1, rng=np.random.default_rng(seed))[0] for seed in (5, 5, 6)]
+    assert orders[0] == orders[1] and orders[0] != orders[2], (
+        "batch_loader(shuffle=True, rng=...) must draw its order from rng: the same seed "
+        "must give the same order, another seed another one")
+    assert np.array_equal(np.random.get_state()[1], state), \
+        "batch_loader(shuffle=True, rng=...) must use rng, not numpy's global random state"
     everything = shuffled_epochs(True, 1, drop_last=False)[0]
     assert sorted(everything) == list(range(50)), (
         "batch_loader(shuffle=True, drop_last=False) must yield every row once per epoch")
@@ -407,11 +425,11 @@ def test_softmax_train_step(monkeypatch):
 @subtask("3b/3c training step and accuracy", "task3.py:calculate_accuracy")
 def test_softmax_accuracy(expected):
     check_accuracy("task3", expected["softmax_acc_outputs"], expected["softmax_targets"],
-                   float(expected["softmax_accuracy"]))
+                   float(expected["softmax_accuracy"]), "the predicted class is the largest output")
 
 
 # ------------------------------------------------------------------ task 4
-@subtask("4a L2 gradient", "task3a.py:SoftmaxModel.backward")
+@subtask("4a/4b L2 gradient", "task3a.py:SoftmaxModel.backward")
 def test_l2_term_of_the_gradient(expected):
     """backward with lambda minus backward with lambda = 0 is the L2 term alone, so a
     mistake in the data term does not count here."""

@@ -47,6 +47,7 @@ class Stub:
     placeholder: str = ""
     statements: tuple = ()  # ((first line of the statement, TODO comment), ...)
     todo: str = ""  # the comment of a whole-function stub, if not the usual TODO line
+    whole_body: bool = False  # the docstring and checks go too
 
 
 EARLY_STOPPING = (
@@ -78,11 +79,14 @@ STUBS = (
     Stub("task3.py", "SoftmaxTrainer.train_step", "3b", "loss = 0.0\nreturn loss"),
     Stub("task4.py", "weight_images", "4b", "return np.zeros((w.shape[1], 28, 28))"),
     # The report's derived facts (gaps, trends, spike counts) are answers too
-    *(Stub("tools/report_answers.py", f"facts_task{n}", tasks, "return {}", todo=(
-        f"# Optional (Task {tasks}): numbers you derive from the results for your "
-        f"answers, returned in a dict; the notebook knows it as f{n}"))
+    *(Stub("tools/report_answers.py", f"facts_task{n}", tasks, "return {}", whole_body=True,
+           todo=(f"# Optional (Task {tasks}): numbers you derive from the results for your "
+                 f"answers, returned in a dict; the notebook knows it as f{n}"))
       for n, tasks in ((2, "2d and 2e"), (3, "3d"), (4, "4b-4e"))),
 )
+# Helpers of the report's facts that would outline the answers: left out of the starter
+REMOVED = {"tools/report_answers.py": ("batch_balance", "MILD_GAP", "sampling_noise", "trend",
+                                        "run4", "SAME_RUN_KEYS", "SETTING_NAMES", "setting")}
 
 # Copied byte for byte (the stubbed files above are added to these)
 COPIED = ("mnist.py", "checks.py", "script_tools.py", "create_submission_zip.py",
@@ -185,7 +189,7 @@ def regions(source: str, stub: Stub) -> list:
     name = f"{stub.path}: {stub.function}"
     if not stub.statements:
         body = node.body
-        i, j = stub_span(node)
+        i, j = (0, len(body)) if stub.whole_body else stub_span(node)
         if i == j:
             raise StarterError(f"{name} has nothing to stub besides its docstring and checks")
         first = body[i - 1].end_lineno + 1 if i else body[0].lineno
@@ -236,12 +240,37 @@ def put_back(starter: str, blocks) -> str:
     return starter
 
 
+def remove_names(source: str, names, path: str) -> str:
+    """source without its top-level functions and constants named in names (with the
+    comment lines just above each and the blank lines after it)."""
+    lines = source.splitlines(keepends=True)
+    nodes = [node for node in ast.parse(source).body
+             if getattr(node, "name", None) in names or any(
+                 getattr(target, "id", None) in names for target in getattr(node, "targets", ()))]
+    missing = set(names) - {getattr(n, "name", None) or n.targets[0].id for n in nodes}
+    if missing:
+        raise StarterError(f"{path} has no top-level {', '.join(sorted(missing))}: update "
+                           "REMOVED in tools/make_starter.py")
+    for node in sorted(nodes, key=lambda n: n.lineno, reverse=True):
+        first = node.lineno - len(getattr(node, "decorator_list", []))
+        while first > 1 and lines[first - 2].startswith("#"):
+            first -= 1
+        last = node.end_lineno
+        while last < len(lines) and not lines[last].strip():
+            last += 1
+        del lines[first - 1:last]
+    return "".join(lines)
+
+
 def stubbed_files(root: Path = ROOT) -> dict:
-    """{path: (solution text, starter text, blocks)} for every file with stubs."""
+    """{path: (solution text, starter text, blocks)} for every file with stubs; blocks
+    are the (stub, solution) pairs that put_back swaps (not the REMOVED names)."""
     files = {}
     for path in dict.fromkeys(stub.path for stub in STUBS):
         source = (root / path).read_text(encoding="utf-8")
         starter, blocks = stub_source(source, [s for s in STUBS if s.path == path])
+        if path in REMOVED:
+            starter = remove_names(starter, REMOVED[path], path)
         files[path] = (source, starter, blocks)
     return files
 
@@ -265,36 +294,38 @@ def expected_data() -> dict:
     data = dict(images=images, pre_processed=X, X=X)
     # Task 2
     targets = np.array([[1], [0], [1], [0], [1], [1]])
-    outputs = rng.uniform(0.05, 0.95, size=(6, 1))
-    data.update(binary_targets=targets, binary_outputs=outputs,
-                binary_loss=np.float64(task2a.cross_entropy_loss(targets, outputs)))
     model = task2a.BinaryModel()
     data["w1"] = model.w = rng.normal(scale=0.05, size=(785, 1))
-    data["binary_forward"] = model.forward(X)
+    # backward gets the outputs of forward at the same weights, as in training
+    data["binary_forward"] = outputs = model.forward(X)
+    data.update(binary_targets=targets, binary_outputs=outputs,
+                binary_loss=np.float64(task2a.cross_entropy_loss(targets, outputs)))
     model.backward(X, outputs, targets)
     data["binary_grad"] = model.grad
     data["w1_large"] = model.w = data["w1"] * 2000
     data["binary_forward_large"] = model.forward(X)
-    acc_outputs = np.array([[0.9], [0.1], [0.7], [0.3], [0.51], [0.49], [0.8], [0.2]])
+    acc_outputs = np.array([[0.9], [0.1], [0.7], [0.3], [0.5], [0.49], [0.8], [0.2]])
     acc_targets = np.array([[1], [0], [1], [0], [1], [1], [0], [1]])  # 5 of 8 right
     data.update(binary_acc_outputs=acc_outputs, binary_acc_targets=acc_targets,
                 binary_accuracy=np.float64(task2.calculate_accuracy(
                     np.zeros((8, 785)), acc_targets, test_subtasks.FakeModel(
                         np.zeros((785, 1)), [acc_outputs]))))
-    losses = [5.0, 4.0, 3.0, 3.5, 3.0, 4.0, 3.2, 3.9, 3.1, 3.3, 3.4, 3.6, 3.05, 3.7, 3.8, 3.9]
+    # a lower loss after three that were not, then ten that are not (one equal to it)
+    losses = [5.0, 4.0, 3.0, 3.5, 3.0, 3.2, 2.9, 3.1, 3.3, 2.9, 3.4, 2.95, 3.6, 3.05, 3.7,
+              3.2, 3.8, 3.9]
     trainer, _, val_history = test_subtasks.scripted_run(losses, 50)
     data.update(es_val_losses=np.array(losses), es_num_validations=len(val_history["loss"]),
-                es_best_step=trainer.best_step)
+                es_best_step=trainer.best_step, es_stop_epoch=trainer.stop_epoch)
     # Task 3
     labels = np.array([[3], [0], [9], [1], [7], [2], [5]])
     data.update(labels=labels, one_hot=task3a.one_hot_encode(labels, 10))
     model = task3a.SoftmaxModel(0.0)
     data["w10"] = model.w = rng.normal(scale=0.05, size=(785, 10))
     targets = task3a.one_hot_encode(labels[:6], 10)
-    outputs = model.forward(X + rng.normal(scale=0.5, size=X.shape))
+    outputs = model.forward(X)
     data.update(softmax_targets=targets, softmax_outputs=outputs,
                 softmax_loss=np.float64(task3a.cross_entropy_loss(targets, outputs)),
-                softmax_forward=model.forward(X))
+                softmax_forward=outputs)
     model.backward(X, outputs, targets)
     data["softmax_grad"] = model.grad
     model.w = data["w10_large"] = data["w10"] * 2000
@@ -412,8 +443,10 @@ def main(argv=None):
     except StarterError as error:
         sys.exit(f"make_starter: {error}")
     write_zip(args.output, args.output.with_suffix(".zip"))
-    print(f"Wrote {args.output}/ and {args.output.with_suffix('.zip')}: "
-          f"{len(STUBS)} stubs; check it with `make check` inside")
+    graded = [stub for stub in STUBS if not stub.path.startswith("tools/")]
+    print(f"Wrote {args.output}/ and {args.output.with_suffix('.zip')}: {len(graded)} "
+          f"stubs for students, {len(STUBS) - len(graded)} of the report's facts; check it "
+          "with `make check` inside")
 
 
 if __name__ == "__main__":
