@@ -152,6 +152,15 @@ SAME_RUN_KEYS = ("final_train_loss", "final_val_loss", "final_train_accuracy",
                  "final_val_accuracy", "best_step", "stop_step", "weight_norm_sq")
 
 
+CHANCE = 0.05  # a split of the seeds that chance alone gives this rarely is a difference
+
+
+def sign_test(k, n):
+    """How often at least k of n fair coin flips land one way: the chance that seeds
+    split at least k to n - k with no real difference between the two runs."""
+    return sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n if n else 1.0
+
+
 def facts_task2(r2):
     """What the answers of Task 2 say, derived from results/task2.json."""
     ns, hp = r2["runs"]["no_shuffle"], r2["hyperparameters"]
@@ -194,10 +203,11 @@ def facts_task2(r2):
         checks=checks, checks_pass=all(c["max_difference"] <= c["tolerance"] for c in checks),
         measured=bool(ratios), n_pairs=len(ratios), spikier_without=spikier,
         calmer_without=calmer,
-        # "fewer spikes with shuffling" only when most seeds say so, "more" when most say
-        # the opposite, else no clear difference
-        shuffling_helps=spikier > len(ratios) / 2,
-        shuffling_hurts=calmer > len(ratios) / 2,
+        # "fewer spikes with shuffling" (or "more") only when the seeds split more one-sidedly
+        # than chance alone would, by a sign test; else no clear difference
+        shuffling_helps=spikier > calmer and sign_test(spikier, spikier + calmer) < CHANCE,
+        shuffling_hurts=calmer > spikier and sign_test(calmer, spikier + calmer) < CHANCE,
+        sign_p=sign_test(max(spikier, calmer), spikier + calmer),
         ratio_median=median(ratios) if ratios else None,
         ratio_min=min(ratios, default=None), ratio_max=max(ratios, default=None),
         period=math.lcm(every, per_epoch), every=every, per_epoch=per_epoch,
@@ -301,7 +311,7 @@ def facts_task3(r3):
                 check_lambdas=sorted({c.get("l2_reg_lambda", 0.0) for c in checks}),
                 gap=gap, noise=noise,
                 every=max(1, run["steps_per_epoch"] // 5),  # the trainer's validation interval
-                overfits=gap > noise, mild=gap < MILD_GAP,
+                overfits=gap > noise, mild=gap < MILD_GAP, mild_points=f"{100 * MILD_GAP:g}",
                 loss_gap=run["final_val_loss"] - run["final_train_loss"],
                 weights=shapes["X_train"][1] * shapes["Y_train"][1])
 
