@@ -9,11 +9,14 @@ checks at its start and the asserts at its end, and replaces the rest with
 `# TODO implement this function (Task 2a)` and a placeholder of the right type. A partial
 stub replaces named statements of a function (by their first line) with TODO comments.
 
-Everything else is copied byte for byte, except the student's versions of the README
-(tools/starter/README.md), the Makefile (ours up to its course-staff section), the
-report notebook (each answer replaced by a prompt) and the tests: tests/test_subtasks.py
-with its plugin, tests/expected.npz (the numbers this solution gives on small fixed
-inputs) and tests/stubs.json (a hash of each stub, so `make check` can say "not started").
+The report's derived facts (tools/report_answers.py) are stubs too, and the helpers
+only they use (REMOVED) are left out. The other files in COPIED are copied byte for
+byte; the student's versions of the README (tools/starter/README.md), the Makefile (ours
+up to its course-staff section), the report notebook (each answer replaced by a prompt)
+and the tests are made here: tests/test_subtasks.py with its plugin, tests/expected.npz
+(the numbers this solution gives on small fixed inputs) and tests/stubs.json (a hash of
+each stub, so `make check` can say "not started"). Our other tests stay out: they use
+reference formulas (tests/reference.py) that would show the solution.
 
     .venv/bin/python tools/make_starter.py [--output build/starter]
 """
