@@ -91,7 +91,7 @@ class SubtaskTable:
         self.config = config
         path = TESTS / "stubs.json"
         self.stubs = json.loads(path.read_text()) if path.exists() else {}
-        self.rows = {}  # subtask -> {"functions": [...], "stubs": set, "failure": str, ...}
+        self.rows = {}  # subtask -> {"functions": [...], "stubs": set, "failure": str}
         # The table is the output: no dots, no tracebacks, no summary of pytest's own
         config.option.tbstyle, config.option.reportchars = "no", ""
 
@@ -107,11 +107,9 @@ class SubtaskTable:
             if marker is None:
                 continue
             name, function = marker.args
-            row = self.rows.setdefault(name, dict(functions=[], stubs=set(), failure=None,
-                                                  passed=0, tests=0))
+            row = self.rows.setdefault(name, dict(functions=[], stubs=set(), failure=None))
             if function not in row["functions"]:
                 row["functions"].append(function)
-            row["tests"] += 1
             if untouched(function, self.stubs):
                 row["stubs"].add(function)
                 item.add_marker(pytest.mark.skip(reason=f"not started: {function}"))
@@ -136,8 +134,6 @@ class SubtaskTable:
                                   f"{type(error).__name__}: {first_line(error)}{at}")
             else:
                 row["failure"] = "failed"
-        elif report.passed and report.when == "call":
-            row["passed"] += 1
 
     def pytest_terminal_summary(self, terminalreporter):
         write = terminalreporter.write_line
